@@ -1,0 +1,425 @@
+// Package conformance checks traffic against openapi/uploads.yaml and serves a reference
+// implementation of OpenAI's Uploads and Files API.
+//
+//   - [Validator] validates an *http.Request and an *http.Response against the spec with
+//     kin-openapi's openapi3filter, without consuming either body.
+//   - [Transport] is an http.RoundTripper that validates everything a client sends and receives,
+//     for contract tests of the generated client, of openai-go, or of any other Go client.
+//   - [Server] is a reference server with OpenAI's upload semantics and limits, plus fault
+//     injection; [Start] runs it on 127.0.0.1 for tests, benchmarks and the demo.
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	uploads "github.com/openai-uploads/uploads"
+)
+
+// Direction says which half of an exchange broke the contract.
+type Direction string
+
+// The two directions of an exchange.
+const (
+	DirectionRequest  Direction = "request"
+	DirectionResponse Direction = "response"
+)
+
+// Violation is a request or response that does not conform to openapi/uploads.yaml. It is the
+// error [Validator] and [Transport] return; use errors.As to get it back from a client's error.
+type Violation struct {
+	// Operation is the spec's operationId (for example "createUpload"), or "" when the request
+	// matches no operation.
+	Operation string
+	// Method and Path are the request's method and escaped URL path.
+	Method, Path string
+	// Direction says whether the request or the response is at fault.
+	Direction Direction
+	// Status is the response's status code (responses only).
+	Status int
+	// Messages name the field and what is wrong with it, one per problem found, for example
+	// "/purpose: value is not one of the allowed values [...]".
+	Messages []string
+}
+
+// Error reads like "createUpload request: /purpose: value is not one of the allowed values …".
+func (v *Violation) Error() string {
+	op := v.Operation
+	if op == "" {
+		op = v.Method + " " + v.Path
+	}
+	head := fmt.Sprintf("%s %s", op, v.Direction)
+	if v.Direction == DirectionResponse && v.Status != 0 {
+		head = fmt.Sprintf("%s %s %d", op, v.Direction, v.Status)
+	}
+	return head + ": " + strings.Join(v.Messages, "; ")
+}
+
+// Limits of what the validator holds in memory.
+const (
+	// MaxJSONBodyBytes is the largest JSON body (request or response) the validator reads into
+	// memory to validate. This API's JSON bodies are small: the largest, a page of 10,000 files,
+	// is a few megabytes. A larger body is a violation.
+	MaxJSONBodyBytes = 32 << 20
+	// MaxFormFieldBytes is the most the validator keeps of one non-binary multipart field.
+	MaxFormFieldBytes = 64 << 10
+)
+
+// Validator validates HTTP traffic against openapi/uploads.yaml (the document embedded as
+// [uploads.Spec]) with kin-openapi's openapi3filter. It is safe for concurrent use.
+//
+// Routing ignores the host and any base path: a request routes by the last segments of its path,
+// so http://127.0.0.1:PORT/v1/uploads and https://api.openai.com/v1/uploads both route to
+// createUpload (kin-openapi's own routers match the document's servers, which a test server's
+// address never does).
+//
+// Memory: openapi3filter reads whole bodies into memory. The validator therefore reads JSON
+// bodies (at most [MaxJSONBodyBytes]) and puts them back, but never buffers a multipart body:
+// it validates a skeleton of the form (the same parts and headers, binary content elided, other
+// fields kept up to [MaxFormFieldBytes]) built while the real bytes stream, so a 64 MiB part
+// costs about 32 KiB of validation memory. Binary responses (downloadFile) are validated by
+// status, headers and content type, and their bodies are passed through unread.
+type Validator struct {
+	doc    *openapi3.T
+	routes []route
+}
+
+type route struct {
+	path     string
+	segments []string // literal segments; "" where a parameter sits
+	params   []string // parameter name per segment, "" for literals
+	item     *openapi3.PathItem
+}
+
+var (
+	defaultOnce      sync.Once
+	defaultValidator *Validator
+	defaultErr       error
+)
+
+// DefaultValidator returns a Validator for the embedded spec, built once.
+func DefaultValidator() (*Validator, error) {
+	defaultOnce.Do(func() { defaultValidator, defaultErr = NewValidator(uploads.Spec) })
+	return defaultValidator, defaultErr
+}
+
+// NewValidator builds a Validator from an OpenAPI 3.0 document; pass [uploads.Spec] for this
+// SDK's contract.
+func NewValidator(spec []byte) (*Validator, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(spec)
+	if err != nil {
+		return nil, fmt.Errorf("conformance: load spec: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("conformance: invalid spec: %w", err)
+	}
+	v := &Validator{doc: doc}
+	for path, item := range doc.Paths.Map() {
+		r := route{path: path, item: item}
+		for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				r.segments = append(r.segments, "")
+				r.params = append(r.params, seg[1:len(seg)-1])
+			} else {
+				r.segments = append(r.segments, seg)
+				r.params = append(r.params, "")
+			}
+		}
+		v.routes = append(v.routes, r)
+	}
+	// Longer templates first, then more literal segments: the most specific match wins.
+	sort.Slice(v.routes, func(i, j int) bool {
+		a, b := v.routes[i], v.routes[j]
+		if len(a.segments) != len(b.segments) {
+			return len(a.segments) > len(b.segments)
+		}
+		return a.path < b.path
+	})
+	return v, nil
+}
+
+// Spec returns the loaded document.
+func (v *Validator) Spec() *openapi3.T { return v.doc }
+
+// findRoute matches the request's path by its trailing segments, whatever host and base path
+// precede them.
+func (v *Validator) findRoute(req *http.Request) (*routers.Route, map[string]string, *Violation) {
+	escaped := req.URL.EscapedPath()
+	segs := strings.Split(strings.Trim(escaped, "/"), "/")
+	var pathMatched bool
+	for _, r := range v.routes {
+		if len(segs) < len(r.segments) {
+			continue
+		}
+		tail := segs[len(segs)-len(r.segments):]
+		params := map[string]string{}
+		ok := true
+		for i, lit := range r.segments {
+			if r.params[i] == "" {
+				if tail[i] != lit {
+					ok = false
+					break
+				}
+				continue
+			}
+			val, err := url.PathUnescape(tail[i])
+			if err != nil || val == "" {
+				ok = false
+				break
+			}
+			params[r.params[i]] = val
+		}
+		if !ok {
+			continue
+		}
+		pathMatched = true
+		op := r.item.GetOperation(req.Method)
+		if op == nil {
+			continue
+		}
+		return &routers.Route{
+			Spec: v.doc, Server: v.doc.Servers[0], Path: r.path, PathItem: r.item,
+			Method: req.Method, Operation: op,
+		}, params, nil
+	}
+	msg := "no operation in the spec has this path"
+	if pathMatched {
+		msg = "method " + req.Method + " is not allowed on this path"
+	}
+	return nil, nil, &Violation{Method: req.Method, Path: escaped, Direction: DirectionRequest, Messages: []string{msg}}
+}
+
+// Operation returns the operationId a request routes to, or "" if none.
+func (v *Validator) Operation(req *http.Request) string {
+	route, _, _ := v.findRoute(req)
+	if route == nil {
+		return ""
+	}
+	return route.Operation.OperationID
+}
+
+func (v *Validator) options() *openapi3filter.Options {
+	return &openapi3filter.Options{
+		MultiError:            true,
+		IncludeResponseStatus: true,
+		SkipSettingDefaults:   true,
+		AuthenticationFunc:    checkBearer,
+	}
+}
+
+// errNoBearer is what the security check reports; it never quotes the header's value.
+var errNoBearer = errors.New(`the Authorization header is not "Bearer <key>"`)
+
+func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	scheme := in.SecurityScheme
+	if scheme == nil || scheme.Type != "http" || !strings.EqualFold(scheme.Scheme, "bearer") {
+		return fmt.Errorf("unsupported security scheme %q", in.SecuritySchemeName)
+	}
+	auth := in.RequestValidationInput.Request.Header.Get("Authorization")
+	scheme2, key, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme2, "Bearer") || strings.TrimSpace(key) == "" {
+		return errNoBearer
+	}
+	return nil
+}
+
+// ValidateRequest validates req before it is sent: route, path and query parameters, the
+// Authorization header, the content type and the body. It never consumes the body:
+//
+//   - a JSON (or other non-multipart) body is read into memory and put back, with GetBody set;
+//   - a multipart/form-data body is not read here. req.Body is replaced with a reader that
+//     validates a skeleton of the form as the bytes stream through it and withholds the form's
+//     final bytes until the check is done: if the form breaks the spec, the last Read returns the
+//     *Violation instead, so the request is never completed and the sender's error wraps the
+//     violation. Memory stays bounded whatever the part's size (see [Validator]).
+//
+// The error, if any, is a *Violation.
+func (v *Validator) ValidateRequest(req *http.Request) error {
+	return v.validateRequest(req, true, nil)
+}
+
+// validateRequest validates req; for a streamed multipart body, enforce says whether a violation
+// withholds the end of the body (true) or is handed to record once the body has streamed.
+func (v *Validator) validateRequest(req *http.Request, enforce bool, record func(*Violation)) error {
+	route, params, viol := v.findRoute(req)
+	if viol != nil {
+		return viol
+	}
+	newViolation := func(msgs []string) *Violation {
+		return &Violation{Operation: route.Operation.OperationID, Method: req.Method, Path: req.URL.EscapedPath(), Direction: DirectionRequest, Messages: msgs}
+	}
+
+	mediaType, mtParams, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	streamed := hasBody && mediaType == "multipart/form-data" && route.Operation.RequestBody != nil
+
+	// Everything but a streamed body is validated now, on a shallow copy whose body kin-openapi
+	// may read and replace at will.
+	check := req.Clone(req.Context())
+	var body []byte
+	switch {
+	case streamed:
+		if mtParams["boundary"] == "" {
+			return newViolation([]string{"body: multipart/form-data content type has no boundary"})
+		}
+		check.Body = http.NoBody
+	case hasBody:
+		var err error
+		body, err = io.ReadAll(io.LimitReader(req.Body, MaxJSONBodyBytes+1))
+		_ = req.Body.Close()
+		if err != nil {
+			return newViolation([]string{"body: reading failed: " + err.Error()})
+		}
+		if len(body) > MaxJSONBodyBytes {
+			return newViolation([]string{fmt.Sprintf("body: larger than %d bytes, the most the validator reads", MaxJSONBodyBytes)})
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		req.ContentLength = int64(len(body))
+		check.Body = io.NopCloser(bytes.NewReader(body))
+	default:
+		check.Body = http.NoBody
+	}
+
+	opts := v.options()
+	opts.ExcludeRequestBody = streamed
+	in := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: opts}
+	if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
+		return newViolation(messages(err))
+	}
+	if streamed {
+		req.Body = newFormChecker(req.Body, mtParams["boundary"], route, func(skeleton []byte, parseErr error) *Violation {
+			if parseErr != nil {
+				return newViolation([]string{"body: malformed multipart/form-data: " + parseErr.Error()})
+			}
+			sk := req.Clone(req.Context())
+			sk.Body = io.NopCloser(bytes.NewReader(skeleton))
+			sk.ContentLength = int64(len(skeleton))
+			in := &openapi3filter.RequestValidationInput{Request: sk, PathParams: params, Route: route, Options: v.options()}
+			if err := openapi3filter.ValidateRequestBody(req.Context(), in, route.Operation.RequestBody.Value); err != nil {
+				return newViolation(messages(err))
+			}
+			return nil
+		}, enforce, record)
+		req.GetBody = nil
+	}
+	return nil
+}
+
+// ValidateResponse validates resp as the answer to req: a declared status, the declared headers,
+// the content type and the body. A JSON body is read (at most [MaxJSONBodyBytes]) and put back,
+// so the caller can still read resp.Body; a binary body (downloadFile) is not read. The error, if
+// any, is a *Violation.
+func (v *Validator) ValidateResponse(req *http.Request, resp *http.Response) error {
+	route, params, viol := v.findRoute(req)
+	if viol != nil {
+		viol.Direction = DirectionResponse
+		viol.Status = resp.StatusCode
+		return viol
+	}
+	newViolation := func(msgs []string) *Violation {
+		return &Violation{Operation: route.Operation.OperationID, Method: req.Method, Path: req.URL.EscapedPath(), Direction: DirectionResponse, Status: resp.StatusCode, Messages: msgs}
+	}
+
+	var body io.ReadCloser = http.NoBody
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if resp.Body != nil && resp.Body != http.NoBody && mediaType != "application/octet-stream" {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxJSONBodyBytes+1))
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(data))
+		if err != nil {
+			return newViolation([]string{"body: reading failed: " + err.Error()})
+		}
+		if len(data) > MaxJSONBodyBytes {
+			return newViolation([]string{fmt.Sprintf("body: larger than %d bytes, the most the validator reads", MaxJSONBodyBytes)})
+		}
+		body = io.NopCloser(bytes.NewReader(data))
+	}
+
+	reqIn := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: v.options()}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: reqIn, Status: resp.StatusCode, Header: resp.Header, Body: body, Options: v.options(),
+	}
+	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
+		return newViolation(messages(err))
+	}
+	return nil
+}
+
+// messages flattens kin-openapi's errors into one line per problem, each naming its field.
+func messages(err error) []string {
+	var out []string
+	var walk func(prefix string, err error)
+	walk = func(prefix string, err error) {
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, sub := range e {
+				walk(prefix, sub)
+			}
+		case *openapi3filter.RequestError:
+			switch {
+			case e.Parameter != nil:
+				p := joinPrefix(prefix, fmt.Sprintf("%s parameter %s", e.Parameter.In, e.Parameter.Name))
+				if e.Err != nil {
+					walk(p, e.Err)
+				} else {
+					out = append(out, joinPrefix(p, e.Reason))
+				}
+			case e.Err != nil && (e.Reason == "" || isSchemaMismatch(e.Reason)):
+				walk(prefix, e.Err)
+			case e.Err != nil:
+				walk(joinPrefix(prefix, "body: "+e.Reason), e.Err)
+			default:
+				out = append(out, joinPrefix(prefix, "body: "+e.Reason))
+			}
+		case *openapi3filter.ResponseError:
+			if e.Err != nil && isSchemaMismatch(e.Reason) {
+				walk(prefix, e.Err)
+			} else if e.Err != nil {
+				walk(joinPrefix(prefix, e.Reason), e.Err)
+			} else {
+				out = append(out, joinPrefix(prefix, e.Reason))
+			}
+		case *openapi3filter.SecurityRequirementsError:
+			out = append(out, joinPrefix(prefix, "security: "+errNoBearer.Error()))
+		case *openapi3.SchemaError:
+			where := prefix
+			if ptr := e.JSONPointer(); len(ptr) > 0 {
+				where = joinPrefix(prefix, "/"+strings.Join(ptr, "/"))
+			}
+			out = append(out, joinPrefix(where, e.Reason))
+		case *openapi3filter.ParseError:
+			out = append(out, joinPrefix(prefix, e.Error()))
+		default:
+			out = append(out, joinPrefix(prefix, err.Error()))
+		}
+	}
+	walk("", err)
+	return out
+}
+
+// isSchemaMismatch reports kin-openapi's generic "… doesn't match schema #/…" reason, which the
+// schema errors under it say better.
+func isSchemaMismatch(reason string) bool {
+	return strings.Contains(reason, "doesn't match schema")
+}
+
+func joinPrefix(prefix, msg string) string {
+	if prefix == "" {
+		return msg
+	}
+	return prefix + ": " + msg
+}
