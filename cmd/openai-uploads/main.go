@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -53,12 +54,15 @@ func usagef(format string, args ...any) error {
 
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	return (&app{stdin: stdin, stdout: stdout, stderr: stderr}).run(ctx, args)
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
 	err := a.command().Run(ctx, args)
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "openai-uploads:", err)
+	fmt.Fprintln(a.stderr, "openai-uploads:", err)
 	if errors.As(err, new(usageError)) {
 		return exitUsage
 	}
@@ -69,6 +73,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// httpClient, when set, sends the API requests (tests put a validating transport here).
+	httpClient *http.Client
+	// forceBar shows the progress bar even when stderr is not a terminal (tests).
+	forceBar bool
 }
 
 func (a *app) command() *cli.Command {
@@ -88,7 +96,12 @@ func (a *app) command() *cli.Command {
 			return cli.ShowAppHelp(cmd)
 		},
 		Commands: []*cli.Command{
+			a.uploadCommand(),
+			a.uploadsCommand(),
+			a.partsCommand(),
+			a.filesCommand(),
 			a.serveCommand(),
+			a.demoCommand(),
 		},
 	}
 	setUsageErrors(root)

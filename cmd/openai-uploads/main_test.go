@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -52,7 +55,25 @@ func runCLI(t *testing.T, stdin string, args ...string) result {
 
 func runCLIContext(t *testing.T, ctx context.Context, stdin string, args ...string) result {
 	t.Helper()
+	return runApp(t, ctx, &app{stdin: strings.NewReader(stdin)}, args...)
+}
+
+// runApp runs a (with its stdin and test settings) and captures stdout and stderr.
+func runApp(t *testing.T, ctx context.Context, a *app, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, append([]string{"openai-uploads"}, args...), strings.NewReader(stdin), &stdout, &stderr)
+	a.stdout, a.stderr = &stdout, &stderr
+	if a.stdin == nil {
+		a.stdin = strings.NewReader("")
+	}
+	code := a.run(ctx, append([]string{"openai-uploads"}, args...))
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// sleepBriefly yields while a test polls for a condition (not a timing assertion).
+func sleepBriefly() { time.Sleep(time.Millisecond) }
+
+func md5hex(b []byte) string {
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
 }

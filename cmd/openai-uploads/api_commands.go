@@ -1,0 +1,467 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/openai-uploads/uploads/conformance"
+	"github.com/openai-uploads/uploads/generated"
+	"github.com/openai-uploads/uploads/helpers"
+)
+
+// The commands of OpenAI's CLI for these endpoints, with its flag names: uploads create,
+// complete and cancel; uploads:parts create; files create, list, retrieve, delete, content.
+
+func (a *app) uploadsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "uploads",
+		Usage: "create, complete or cancel an Upload (one request each; see upload for the whole chunked upload)",
+		Commands: []*cli.Command{
+			{
+				Name:  "create",
+				Usage: "create an Upload (status pending, expires in an hour) that accepts parts",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "bytes", Usage: "number of bytes in the file (at most 8 GB) (required)"},
+					&cli.StringFlag{Name: "filename", Usage: "name of the file (required)"},
+					&cli.StringFlag{Name: "mime-type", Usage: "MIME type of the file (required)"},
+					&cli.StringFlag{Name: "purpose", Usage: "assistants, batch, fine-tune, vision, user_data or evals (required)"},
+					&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N"},
+				},
+				Action: a.uploadsCreate,
+			},
+			{
+				Name:      "complete",
+				Usage:     "complete an Upload with its parts in order; prints the Upload with its File",
+				ArgsUsage: "[UPLOAD_ID]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "upload-id", Usage: "the Upload's id (or the first argument)"},
+					&cli.StringSliceFlag{Name: "part-id", Usage: "a part id; repeat it, in file order (required)"},
+					&cli.StringFlag{Name: "md5", Usage: "md5 of the whole file (hex), checked by the server"},
+				},
+				Action: a.uploadsComplete,
+			},
+			{
+				Name:      "cancel",
+				Usage:     "cancel an Upload",
+				ArgsUsage: "[UPLOAD_ID]",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "upload-id", Usage: "the Upload's id (or the first argument)"}},
+				Action:    a.uploadsCancel,
+			},
+		},
+	}
+}
+
+func (a *app) partsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "uploads:parts",
+		Usage: "add a part to an Upload",
+		Commands: []*cli.Command{{
+			Name:      "create",
+			Usage:     "send one part (at most 64 MB), streamed from a file or stdin; prints the part",
+			ArgsUsage: "[UPLOAD_ID]",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "upload-id", Usage: "the Upload's id (or the first argument)"},
+				&cli.StringFlag{Name: "data", Usage: "the part's bytes: a file path, @path, or - for stdin (required)", TakesFile: true},
+			},
+			Action: a.partsCreate,
+		}},
+	}
+}
+
+func (a *app) filesCommand() *cli.Command {
+	idFlag := &cli.StringFlag{Name: "file-id", Usage: "the File's id (or the first argument)"}
+	return &cli.Command{
+		Name:  "files",
+		Usage: "create, list, retrieve, delete files, or download their content",
+		Commands: []*cli.Command{
+			{
+				Name:  "create",
+				Usage: "upload a file of up to 512 MB in one request, streamed; prints the File",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "file", Usage: "the file: a path, @path, or - for stdin (required)", TakesFile: true},
+					&cli.StringFlag{Name: "purpose", Usage: "assistants, batch, fine-tune, vision, user_data or evals (required)"},
+					&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N"},
+					&cli.StringFlag{Name: "filename", Usage: "name of the File (default: the path's base name; required for stdin)"},
+				},
+				Action: a.filesCreate,
+			},
+			{
+				Name:  "list",
+				Usage: "list files, newest first",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "purpose", Usage: "only files with this purpose"},
+					&cli.Int64Flag{Name: "limit", Usage: "at most this many, 1..10000 (default 10000)"},
+					&cli.StringFlag{Name: "order", Usage: "asc or desc by creation time (default desc)"},
+					&cli.StringFlag{Name: "after", Usage: "the last file id of the previous page"},
+				},
+				Action: a.filesList,
+			},
+			{Name: "retrieve", Usage: "print a File", ArgsUsage: "[FILE_ID]", Flags: []cli.Flag{idFlag}, Action: a.filesRetrieve},
+			{Name: "delete", Usage: "delete a File", ArgsUsage: "[FILE_ID]", Flags: []cli.Flag{idFlag}, Action: a.filesDelete},
+			{
+				Name:      "content",
+				Usage:     "download a File's bytes, streamed, to stdout or --output",
+				ArgsUsage: "[FILE_ID]",
+				Flags: []cli.Flag{
+					idFlag,
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout", TakesFile: true},
+				},
+				Action: a.filesContent,
+			},
+		},
+	}
+}
+
+// idFrom reads an id from its flag or, as OpenAI's CLI allows, the first argument.
+func idFrom(cmd *cli.Command, flag string) (string, error) {
+	id := cmd.String(flag)
+	if id == "" && cmd.Args().Len() == 1 {
+		id = cmd.Args().First()
+	}
+	if cmd.Args().Len() > 1 || (id != "" && cmd.String(flag) != "" && cmd.Args().Present()) {
+		return "", usagef("unexpected arguments %q", cmd.Args().Slice())
+	}
+	if strings.TrimSpace(id) == "" {
+		return "", usagef("--%s is required", flag)
+	}
+	return id, nil
+}
+
+func required(cmd *cli.Command, flags ...string) error {
+	for _, f := range flags {
+		if strings.TrimSpace(cmd.String(f)) == "" {
+			return usagef("--%s is required", f)
+		}
+	}
+	return nil
+}
+
+func checkPurpose(p string) error {
+	if !generated.CreateUploadRequestPurpose(p).Valid() {
+		return usagef("--purpose %q is not one of %s", p, strings.Join(conformance.UploadPurposes, ", "))
+	}
+	return nil
+}
+
+func (a *app) uploadsCreate(ctx context.Context, cmd *cli.Command) error {
+	if err := required(cmd, "bytes", "filename", "mime-type", "purpose"); err != nil {
+		return err
+	}
+	n, err := parseInt(cmd.String("bytes"))
+	if err != nil || n < 0 || n > helpers.MaxUploadSize {
+		return usagef("--bytes must be an integer from 0 to %d (8 GB), got %q", int64(helpers.MaxUploadSize), cmd.String("bytes"))
+	}
+	if err := checkPurpose(cmd.String("purpose")); err != nil {
+		return err
+	}
+	req := generated.CreateUploadRequest{
+		Bytes: n, Filename: cmd.String("filename"), MimeType: cmd.String("mime-type"),
+		Purpose: generated.CreateUploadRequestPurpose(cmd.String("purpose")),
+	}
+	if v := cmd.String("expires-after"); v != "" {
+		if req.ExpiresAfter, err = parseExpiresAfter(v); err != nil {
+			return usagef("--expires-after: %v", err)
+		}
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	up, err := c.CreateUpload(ctx, req)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, up)
+}
+
+func (a *app) uploadsComplete(ctx context.Context, cmd *cli.Command) error {
+	id, err := idFrom(cmd, "upload-id")
+	if err != nil {
+		return err
+	}
+	parts := cmd.StringSlice("part-id")
+	if len(parts) == 0 {
+		return usagef("--part-id is required: give each part's id, in file order")
+	}
+	md5 := cmd.String("md5")
+	if md5 != "" {
+		if err := checkHexMD5(md5); err != nil {
+			return err
+		}
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	up, err := c.CompleteUpload(ctx, id, parts, md5)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, up)
+}
+
+func checkHexMD5(s string) error {
+	if len(s) != 32 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
+		return usagef("--md5 %q is not 32 hexadecimal digits", s)
+	}
+	return nil
+}
+
+func (a *app) uploadsCancel(ctx context.Context, cmd *cli.Command) error {
+	id, err := idFrom(cmd, "upload-id")
+	if err != nil {
+		return err
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	up, err := c.CancelUpload(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, up)
+}
+
+// fileInput opens a file input as OpenAI's CLI takes it: a path, @path, or - for stdin. size is
+// -1 for stdin. The caller closes it.
+func (a *app) fileInput(flag, value string) (io.ReadCloser, int64, string, error) {
+	if value == "-" {
+		return io.NopCloser(a.stdin), -1, "", nil
+	}
+	path := strings.TrimPrefix(value, "@")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, "", usagef("--%s: %v", flag, err)
+	}
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, "", usagef("--%s: %s is not a regular file", flag, path)
+	}
+	return f, info.Size(), info.Name(), nil
+}
+
+// limitedReader fails once more than limit bytes come through, so that data of unknown size
+// (stdin) is cut off at the API's limit instead of being sent whole.
+type limitedReader struct {
+	r     io.Reader
+	left  int64
+	flag  string
+	limit int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, usagef("--%s: more than %d bytes (the limit)", l.flag, l.limit)
+	}
+	return n, err
+}
+
+func (a *app) partsCreate(ctx context.Context, cmd *cli.Command) error {
+	id, err := idFrom(cmd, "upload-id")
+	if err != nil {
+		return err
+	}
+	if err := required(cmd, "data"); err != nil {
+		return err
+	}
+	data, size, _, err := a.fileInput("data", cmd.String("data"))
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	if size > helpers.MaxPartSize {
+		return usagef("--data: %d bytes is above the part limit of %d bytes (64 MiB)", size, int64(helpers.MaxPartSize))
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	var body io.Reader = data
+	if size < 0 {
+		body = &limitedReader{r: data, left: helpers.MaxPartSize, flag: "data", limit: helpers.MaxPartSize}
+	}
+	part, err := c.AddUploadPart(ctx, id, body, size)
+	if err != nil {
+		return unwrapUsage(err)
+	}
+	return a.print(cmd, part)
+}
+
+// unwrapUsage surfaces a usage error raised while a body streamed (it arrives wrapped).
+func unwrapUsage(err error) error {
+	var u usageError
+	if errors.As(err, &u) {
+		return u
+	}
+	return err
+}
+
+func (a *app) filesCreate(ctx context.Context, cmd *cli.Command) error {
+	if err := required(cmd, "file", "purpose"); err != nil {
+		return err
+	}
+	if err := checkPurpose(cmd.String("purpose")); err != nil {
+		return err
+	}
+	var expires *generated.FileExpirationAfter
+	if v := cmd.String("expires-after"); v != "" {
+		var err error
+		if expires, err = parseExpiresAfter(v); err != nil {
+			return usagef("--expires-after: %v", err)
+		}
+	}
+	file, size, name, err := a.fileInput("file", cmd.String("file"))
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	if f := cmd.String("filename"); f != "" {
+		name = f
+	}
+	if name == "" {
+		return usagef("--filename is required when --file is - (stdin)")
+	}
+	if size > conformance.MaxFileBytes {
+		return usagef("--file: %d bytes is above the %d-byte (512 MB) limit of files create; use upload", size, int64(conformance.MaxFileBytes))
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	var body io.Reader = file
+	if size < 0 {
+		body = &limitedReader{r: file, left: conformance.MaxFileBytes, flag: "file", limit: conformance.MaxFileBytes}
+	}
+	f, err := c.CreateFile(ctx, body, size, name, generated.CreateFileRequestPurpose(cmd.String("purpose")), expires)
+	if err != nil {
+		return unwrapUsage(err)
+	}
+	return a.print(cmd, f)
+}
+
+func (a *app) filesList(ctx context.Context, cmd *cli.Command) error {
+	params := &generated.ListFilesParams{}
+	if v := cmd.String("purpose"); v != "" {
+		params.Purpose = &v
+	}
+	if cmd.IsSet("limit") {
+		n := cmd.Int64("limit")
+		if n < 1 || n > 10000 {
+			return usagef("--limit must be between 1 and 10000, got %d", n)
+		}
+		params.Limit = &n
+	}
+	if v := cmd.String("order"); v != "" {
+		o := generated.ListFilesParamsOrder(v)
+		if !o.Valid() {
+			return usagef("--order must be asc or desc, got %q", v)
+		}
+		params.Order = &o
+	}
+	if v := cmd.String("after"); v != "" {
+		params.After = &v
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	page, err := c.ListFiles(ctx, params)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, page)
+}
+
+func (a *app) filesRetrieve(ctx context.Context, cmd *cli.Command) error {
+	id, err := idFrom(cmd, "file-id")
+	if err != nil {
+		return err
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	f, err := c.RetrieveFile(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, f)
+}
+
+func (a *app) filesDelete(ctx context.Context, cmd *cli.Command) error {
+	id, err := idFrom(cmd, "file-id")
+	if err != nil {
+		return err
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	d, err := c.DeleteFile(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.print(cmd, d)
+}
+
+// filesContent streams a File's bytes to stdout or --output (written to a temporary file beside
+// it and renamed into place once complete).
+func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
+	id, err := idFrom(cmd, "file-id")
+	if err != nil {
+		return err
+	}
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	body, err := c.DownloadFile(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	out := cmd.String("output")
+	if out == "" {
+		_, err = io.Copy(a.stdout, body)
+		return err
+	}
+	return writeAtomically(out, body)
+}
+
+func writeAtomically(path string, r io.Reader) error {
+	dir, base := splitPath(path)
+	tmp, err := os.CreateTemp(dir, base+".part-*")
+	if err != nil {
+		return usagef("--output: %v", err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	if _, err := io.Copy(tmp, r); err != nil {
+		tmp.Close()
+		return fmt.Errorf("downloading: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return usagef("--output: %v", err)
+	}
+	return nil
+}
+
+func splitPath(path string) (string, string) {
+	i := strings.LastIndexByte(path, os.PathSeparator)
+	if i < 0 {
+		return ".", path
+	}
+	return path[:i+1], path[i+1:]
+}

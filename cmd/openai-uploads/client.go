@@ -1,0 +1,45 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/openai-uploads/uploads/helpers"
+)
+
+// client builds the API client from the global flags (and their environment variables).
+func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
+	if strings.TrimSpace(cmd.String(flagAPIKey)) == "" {
+		return nil, usagef("no API key: pass --%s or set %s", flagAPIKey, helpers.EnvAPIKey)
+	}
+	c, err := helpers.NewClient(helpers.ClientOptions{
+		APIKey:       cmd.String(flagAPIKey),
+		BaseURL:      cmd.String(flagBaseURL),
+		Organization: cmd.String(flagOrganization),
+		Project:      cmd.String(flagProject),
+		HTTPClient:   a.httpClient,
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return c, nil
+}
+
+// print writes an API object to stdout as JSON: one line, or indented with --format pretty.
+func (a *app) print(cmd *cli.Command, v any) error {
+	var out []byte
+	var err error
+	if cmd.String(flagFormat) == "pretty" {
+		out, err = json.MarshalIndent(v, "", "  ")
+	} else {
+		out, err = json.Marshal(v)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(a.stdout, string(out))
+	return err
+}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/openai-uploads/uploads/conformance"
+	"github.com/openai-uploads/uploads/generated"
+)
+
+const cliKey = "sk-cli-test-KEY-77aa"
+
+// refServer starts a reference server for one test.
+func refServer(t *testing.T, opts conformance.ServerOptions) *conformance.Running {
+	t.Helper()
+	srv, err := conformance.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// validatingApp is the CLI with its API traffic checked against the spec.
+func validatingApp(t *testing.T, stdin string) *app {
+	t.Helper()
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(base.CloseIdleConnections)
+	return &app{stdin: strings.NewReader(stdin), httpClient: &http.Client{Transport: &conformance.Transport{Base: base}}}
+}
+
+func tempFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func sample(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*13 + i>>10)
+	}
+	return b
+}
+
+// decodeUpload reads the completed Upload the command printed.
+func decodeUpload(t *testing.T, r result) generated.Upload {
+	t.Helper()
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	var up generated.Upload
+	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil {
+		t.Fatalf("stdout is not an Upload: %v\n%s", err, r.stdout)
+	}
+	if up.Status != generated.UploadStatusCompleted || up.File == nil {
+		t.Fatalf("upload not completed: %s", r.stdout)
+	}
+	return up
+}
+
+// content downloads a File through the CLI itself.
+func content(t *testing.T, srv *conformance.Running, fileID string) []byte {
+	t.Helper()
+	r := runApp(t, context.Background(), validatingApp(t, ""), "files", "content", "--file-id", fileID, "--api-key", cliKey, "--base-url", srv.URL)
+	if r.code != exitOK {
+		t.Fatalf("files content: exit %d: %s", r.code, r.stderr)
+	}
+	return []byte(r.stdout)
+}
+
+func TestUploadCommand(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	data := sample(3<<20 + 17)
+	path := tempFile(t, "train.jsonl", data)
+
+	// Flags after the path, global flags after the command, as in OpenAI's CLI examples.
+	r := runApp(t, context.Background(), validatingApp(t, ""), "upload", path, "--purpose", "fine-tune",
+		"--part-size", "1MiB", "--concurrency", "3", "--api-key", cliKey, "--base-url", srv.URL)
+	up := decodeUpload(t, r)
+	if up.File.Bytes != int64(len(data)) || up.File.Filename != "train.jsonl" || up.File.Purpose != "fine-tune" {
+		t.Errorf("File %+v", up.File)
+	}
+	if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
+		t.Errorf("the File's content differs from the file (%d vs %d bytes)", len(got), len(data))
+	}
+	if !strings.Contains(r.stderr, "parts 4/4") {
+		t.Errorf("stderr has no plain progress line ending at parts 4/4:\n%s", r.stderr)
+	}
+	if strings.Count(strings.TrimSpace(r.stdout), "\n") != 0 {
+		t.Errorf("--format json prints one line, got:\n%s", r.stdout)
+	}
+
+	// Flags first, pretty output, no progress.
+	r = runApp(t, context.Background(), validatingApp(t, ""), "--api-key", cliKey, "--base-url", srv.URL, "--format", "pretty",
+		"upload", "--purpose", "batch", "--filename", "renamed.jsonl", "--no-md5", "--quiet", path)
+	up = decodeUpload(t, r)
+	if up.File.Filename != "renamed.jsonl" || !strings.Contains(r.stdout, "\n  \"bytes\"") {
+		t.Errorf("pretty output with the new name expected:\n%s", r.stdout)
+	}
+	if r.stderr != "" {
+		t.Errorf("--quiet still wrote to stderr:\n%s", r.stderr)
+	}
+}
+
+func TestUploadCommandFromStdin(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	data := sample(2<<20 + 5)
+	t.Setenv("OPENAI_API_KEY", cliKey)
+	t.Setenv("OPENAI_BASE_URL", srv.URL)
+	r := runApp(t, context.Background(), validatingApp(t, string(data)), "upload", "-", "--size", "2097157",
+		"--filename", "stdin.jsonl", "--purpose", "batch", "--part-size", "512KiB", "-q")
+	up := decodeUpload(t, r)
+	if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
+		t.Errorf("the File's content differs from stdin")
+	}
+}
+
+func TestUploadCommandProgressBar(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	a := validatingApp(t, "")
+	a.forceBar = true
+	r := runApp(t, context.Background(), a, "upload", tempFile(t, "a.jsonl", sample(1<<20)), "--purpose", "batch",
+		"--part-size", "256KiB", "--api-key", cliKey, "--base-url", srv.URL)
+	decodeUpload(t, r)
+	for _, want := range []string{"upload", "MiB", "100 %", "parts 4/4", "done"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("the bar on stderr lacks %q:\n%q", want, r.stderr)
+		}
+	}
+}
+
+func TestUploadCommandErrors(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{APIKey: cliKey})
+	good := tempFile(t, "train.jsonl", sample(1000))
+	weird := tempFile(t, "model.weights", sample(10))
+	base := []string{"--api-key", cliKey, "--base-url", srv.URL}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"missing purpose", []string{"upload", good}, exitUsage, []string{"--purpose is required"}},
+		{"no path", []string{"upload", "--purpose", "batch"}, exitUsage, []string{"PATH"}},
+		{"two paths", []string{"upload", good, good, "--purpose", "batch"}, exitUsage, []string{"one PATH"}},
+		{"nonexistent file", []string{"upload", "/nonexistent/x.jsonl", "--purpose", "batch"}, exitUsage, []string{"/nonexistent/x.jsonl"}},
+		{"unknown purpose", []string{"upload", good, "--purpose", "training"}, exitUsage, []string{"--purpose", "training"}},
+		{"part size above 64 MiB", []string{"upload", good, "--purpose", "batch", "--part-size", "65MiB"}, exitUsage, []string{"--part-size", "64MiB"}},
+		{"part size zero", []string{"upload", good, "--purpose", "batch", "--part-size", "0"}, exitUsage, []string{"--part-size"}},
+		{"part size not a size", []string{"upload", good, "--purpose", "batch", "--part-size", "big"}, exitUsage, []string{"--part-size"}},
+		{"concurrency zero", []string{"upload", good, "--purpose", "batch", "--concurrency", "0"}, exitUsage, []string{"--concurrency", "between 1 and 64"}},
+		{"unknown MIME type", []string{"upload", weird, "--purpose", "batch"}, exitUsage, []string{"--mime-type", "model.weights"}},
+		{"bad expires-after", []string{"upload", good, "--purpose", "batch", "--expires-after", "seconds=5"}, exitUsage, []string{"--expires-after", "3600..2592000"}},
+		{"stdin without size", []string{"upload", "-", "--purpose", "batch", "--filename", "a.jsonl"}, exitUsage, []string{"--size is required"}},
+		{"bad md5", []string{"upload", good, "--purpose", "batch", "--md5", "xyz"}, exitUsage, []string{"--md5", "32 hexadecimal digits"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runApp(t, context.Background(), validatingApp(t, ""), append(tc.args, base...)...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %q", r.code, tc.code, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not say %q", r.stderr, w)
+				}
+			}
+		})
+	}
+	if n := srv.Stats().Requests; n != 0 {
+		t.Errorf("bad input sent %d requests", n)
+	}
+
+	t.Run("no API key", func(t *testing.T) {
+		t.Setenv("OPENAI_API_KEY", "")
+		r := runApp(t, context.Background(), validatingApp(t, ""), "upload", good, "--purpose", "batch", "--base-url", srv.URL)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--api-key") || !strings.Contains(r.stderr, "OPENAI_API_KEY") {
+			t.Errorf("exit %d stderr %q", r.code, r.stderr)
+		}
+	})
+	t.Run("API error", func(t *testing.T) {
+		r := runApp(t, context.Background(), validatingApp(t, ""), "upload", good, "--purpose", "batch",
+			"--api-key", "sk-wrong-key-123456", "--base-url", srv.URL)
+		if r.code != exitFail {
+			t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
+		}
+		for _, w := range []string{"createUpload", "401", "invalid_request_error", "invalid_api_key", "Incorrect API key provided"} {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("stderr %q does not carry %q", r.stderr, w)
+			}
+		}
+		if strings.Contains(r.stderr+r.stdout, "sk-wrong-key-123456") {
+			t.Errorf("the key was printed: %s", r.stderr)
+		}
+	})
+}
+
+// TestUploadCommandInterrupted: Ctrl-C (the context ending) cancels the Upload, or with
+// --checkpoint leaves it resumable, and says which.
+func TestUploadCommandInterrupted(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{Latency: 20e6}) // 20 ms per request: parts take a while
+	path := tempFile(t, "train.jsonl", sample(4<<20))
+	for _, tc := range []struct {
+		name   string
+		extra  []string
+		says   string
+		status generated.UploadStatus
+	}{
+		{"cancelled", nil, "was cancelled", generated.UploadStatusCancelled},
+		{"resumable", []string{"--checkpoint", filepath.Join(t.TempDir(), "cp.json")}, "can be resumed", generated.UploadStatusPending},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			before := len(srv.Uploads())
+			go func() {
+				for len(srv.Uploads()) == before || srv.Stats().PartsStored == 0 {
+					if ctx.Err() != nil {
+						return
+					}
+					sleepBriefly()
+				}
+				cancel() // Ctrl-C
+			}()
+			args := append([]string{"upload", path, "--purpose", "batch", "--part-size", "256KiB", "--concurrency", "1",
+				"--api-key", cliKey, "--base-url", srv.URL}, tc.extra...)
+			r := runApp(t, ctx, validatingApp(t, ""), args...)
+			if r.code != exitFail || !strings.Contains(r.stderr, tc.says) || !strings.Contains(r.stderr, "context canceled") {
+				t.Fatalf("exit %d, stderr %q: want 1 and %q", r.code, r.stderr, tc.says)
+			}
+			ids := srv.Uploads()
+			var newest generated.Upload
+			for _, id := range ids {
+				if u, _ := srv.Upload(id); u.CreatedAt >= newest.CreatedAt && strings.Contains(r.stderr, id) {
+					newest = u
+				}
+			}
+			if newest.Status != tc.status {
+				t.Errorf("the Upload is %q, want %q", newest.Status, tc.status)
+			}
+		})
+	}
+}

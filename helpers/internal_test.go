@@ -1,0 +1,105 @@
+package helpers
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestPlanPartsCoversTheFileOnce(t *testing.T) {
+	for _, tc := range []struct{ size, partSize int64 }{
+		{1, 1}, {1, MaxPartSize}, {10, 3}, {9, 3}, {MaxPartSize, MaxPartSize}, {MaxPartSize + 1, MaxPartSize}, {MaxUploadSize, MaxPartSize},
+	} {
+		parts := planParts(tc.size, tc.partSize)
+		if want := (tc.size + tc.partSize - 1) / tc.partSize; int64(len(parts)) != want {
+			t.Errorf("%d/%d: %d parts, want %d", tc.size, tc.partSize, len(parts), want)
+		}
+		var next int64
+		for i, p := range parts {
+			if p.index != i || p.offset != next || p.length <= 0 || p.length > tc.partSize {
+				t.Fatalf("%d/%d: part %d = %+v after offset %d", tc.size, tc.partSize, i, p, next)
+			}
+			next += p.length
+		}
+		if next != tc.size {
+			t.Errorf("%d/%d: parts cover %d bytes", tc.size, tc.partSize, next)
+		}
+	}
+	if planParts(0, 10) != nil || planParts(10, 0) != nil {
+		t.Error("an empty file or a zero part size has a plan")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	resp := func(kv ...string) *http.Response {
+		h := http.Header{}
+		for i := 0; i < len(kv); i += 2 {
+			h.Set(kv[i], kv[i+1])
+		}
+		return &http.Response{Header: h}
+	}
+	for _, tc := range []struct {
+		resp *http.Response
+		want time.Duration
+		ok   bool
+	}{
+		{resp("retry-after-ms", "250"), 250 * time.Millisecond, true},
+		{resp("retry-after-ms", "1.5", "Retry-After", "9"), 1500 * time.Microsecond, true},
+		{resp("Retry-After", "2"), 2 * time.Second, true},
+		{resp("Retry-After", "0.5"), 500 * time.Millisecond, true},
+		{resp("Retry-After", "3600"), MaxRetryAfter, true},
+		{resp("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"), 0, true}, // in the past: now
+		{resp("Retry-After", "soon"), 0, false},
+		{resp(), 0, false},
+		{nil, 0, false},
+	} {
+		got, ok := retryAfter(tc.resp)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("%v: %v %v, want %v %v", tc.resp, got, ok, tc.want, tc.ok)
+		}
+	}
+	future := time.Now().Add(10 * time.Second).UTC().Format(http.TimeFormat)
+	if got, ok := retryAfter(resp("Retry-After", future)); !ok || got <= 8*time.Second || got > 10*time.Second {
+		t.Errorf("an HTTP date 10s ahead gives %v", got)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	p := retryPolicy{jitter: func() float64 { return 1 }}.withDefaults(2)
+	for attempt, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
+		if got := p.delay(attempt, nil); got != want {
+			t.Errorf("attempt %d: %v, want %v", attempt, got, want)
+		}
+	}
+	p.jitter = func() float64 { return 0.75 }
+	if got := p.delay(0, nil); got != 375*time.Millisecond {
+		t.Errorf("with the most jitter: %v, want 375ms", got)
+	}
+	if got := p.delay(1000, nil); got != 6*time.Second {
+		t.Errorf("a huge attempt number: %v, want the cap with jitter", got)
+	}
+}
+
+func TestDecodeCheckpoint(t *testing.T) {
+	valid := `{"version":1,"upload_id":"upload_1","expires_at":1,"size":10,"mtime_ns":1,"part_size":4,"purpose":"batch","filename":"a","mime_type":"text/plain","parts":[{"index":0,"id":"part_a"},{"index":2,"id":"part_c"}]}`
+	if cp, err := decodeCheckpoint([]byte(valid)); err != nil || len(cp.Parts) != 2 {
+		t.Fatalf("valid checkpoint: %v", err)
+	}
+	for name, bad := range map[string]string{
+		"not json":        `{`,
+		"version":         `{"version":2,"upload_id":"u","size":1,"part_size":1,"parts":[]}`,
+		"no upload":       `{"version":1,"upload_id":"","size":1,"part_size":1,"parts":[]}`,
+		"zero size":       `{"version":1,"upload_id":"u","size":0,"part_size":1,"parts":[]}`,
+		"size above 8 GB": `{"version":1,"upload_id":"u","size":8589934593,"part_size":67108864,"parts":[]}`,
+		"part size":       `{"version":1,"upload_id":"u","size":1,"part_size":67108865,"parts":[]}`,
+		"index past end":  `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p"}]}`,
+		"negative index":  `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":-1,"id":"p"}]}`,
+		"twice":           `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":"p"},{"index":1,"id":"q"}]}`,
+		"no part id":      `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":""}]}`,
+		"unknown field":   `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[],"extra":1}`,
+	} {
+		if _, err := decodeCheckpoint([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted %s", name, bad)
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package helpers
+
+import (
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/openai-uploads/uploads/generated"
+)
+
+// Limits of OpenAI's Uploads API and the defaults of [UploadOptions].
+const (
+	// MaxUploadSize is the most one Upload may hold: 8 GB (8 GiB, as OpenAI counts it).
+	MaxUploadSize = 8 << 30
+	// MaxPartSize is the most one part may hold: 64 MB (64 MiB).
+	MaxPartSize = 64 << 20
+	// DefaultPartSize is the part size when UploadOptions.PartSize is 0.
+	DefaultPartSize = MaxPartSize
+	// DefaultConcurrency is the number of parts in flight when UploadOptions.Concurrency is 0.
+	DefaultConcurrency = 4
+	// MaxConcurrency bounds UploadOptions.Concurrency.
+	MaxConcurrency = 64
+	// DefaultPartRetries is how often a failed part is retried when UploadOptions.MaxRetries
+	// is 0.
+	DefaultPartRetries = 4
+	// MinExpiresAfterSeconds and MaxExpiresAfterSeconds bound ExpiresAfter.Seconds
+	// (1 hour to 30 days).
+	MinExpiresAfterSeconds = 3600
+	MaxExpiresAfterSeconds = 2592000
+	// CancelTimeout bounds the request that cancels an Upload after a failure. It runs on a
+	// fresh context: the caller's may be the very thing that was cancelled.
+	CancelTimeout = 30 * time.Second
+	// CreateGrace is how long a cancelled call still waits for an Upload being created, so
+	// that it can cancel it rather than leave it pending unseen.
+	CreateGrace = 500 * time.Millisecond
+	// ResumeMargin: a checkpointed Upload expiring sooner than this is not resumed.
+	ResumeMargin = time.Minute
+)
+
+// UploadOptions configures a chunked upload. Only Purpose is required; every other field has a
+// documented default.
+type UploadOptions struct {
+	// Purpose is the file's purpose: assistants, batch, fine-tune, vision, user_data or evals.
+	Purpose generated.CreateUploadRequestPurpose
+	// Filename is the name the File gets. UploadFile defaults it to the path's base name; the
+	// reader entry points require it.
+	Filename string
+	// MIMEType is the file's MIME type; empty means from Filename's extension (.jsonl is
+	// application/jsonl; see MIMETypeFor).
+	MIMEType string
+	// PartSize is the size of each part: 0 means DefaultPartSize (64 MiB), the maximum.
+	PartSize int64
+	// Concurrency is the number of part requests in flight: 0 means DefaultConcurrency (4).
+	Concurrency int
+	// MD5 is the expected md5 of the file (32 hex digits). The md5 is computed anyway while the
+	// parts upload; when MD5 is set and differs, the upload fails before complete.
+	MD5 string
+	// SkipMD5 turns the md5 off: none is computed or sent. It cannot be combined with MD5.
+	SkipMD5 bool
+	// ExpiresAfter is the File's expiration policy; nil means OpenAI's default.
+	ExpiresAfter *generated.FileExpirationAfter
+	// Progress, when set, is called as bytes go out and parts finish; never concurrently.
+	// A panic in it fails the upload.
+	Progress func(Progress)
+	// MaxRetries is how often one part is retried after a connection error, 408, 409, 429 or
+	// 5xx: 0 means DefaultPartRetries (4), a negative value none.
+	MaxRetries int
+	// Checkpoint, when set, is a file where UploadFile records the Upload and each finished part,
+	// so that a later call with the same Checkpoint on the unchanged file sends only the parts
+	// that are missing. With a checkpoint a failure leaves the Upload pending instead of
+	// cancelling it. Only UploadFile supports it.
+	Checkpoint string
+	// Notify, when set, is told of decisions the upload takes on its own: resuming, starting
+	// afresh (and why), cancelling after a failure.
+	Notify func(message string)
+}
+
+// Progress is a snapshot of an upload's progress.
+type Progress struct {
+	// UploadID is the Upload's id (empty until it is created).
+	UploadID string
+	// BytesSent counts part bytes handed to the connection. A retried part counts again from
+	// zero, so BytesSent never exceeds TotalBytes and equals it when every part is done. Parts
+	// reused from a checkpoint count as sent.
+	BytesSent, TotalBytes int64
+	// PartsDone and TotalParts count parts.
+	PartsDone, TotalParts int
+	// Retries counts part attempts that failed and were retried.
+	Retries int
+}
+
+// InputError is a bad argument or option, found before any request was sent. Field names it
+// (for example "UploadOptions.PartSize" or "size"); the message says the limit.
+type InputError struct {
+	Field, Reason string
+}
+
+func (e *InputError) Error() string { return e.Field + ": " + e.Reason }
+
+func inputErrorf(field, format string, args ...any) error {
+	return &InputError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// normalize applies the defaults to o and checks every field, before any request. size is the
+// file's size; reader says the source is a plain io.Reader.
+func (o UploadOptions) normalize(size int64) (UploadOptions, error) {
+	if !o.Purpose.Valid() {
+		if o.Purpose == "" {
+			return o, inputErrorf("UploadOptions.Purpose", "is required: one of %s", strings.Join(purposeNames(), ", "))
+		}
+		return o, inputErrorf("UploadOptions.Purpose", "%q is not one of %s", o.Purpose, strings.Join(purposeNames(), ", "))
+	}
+	switch {
+	case size == 0:
+		return o, inputErrorf("size", "the file is empty; an Upload needs at least 1 byte")
+	case size < 0:
+		return o, inputErrorf("size", "%d is negative", size)
+	case size > MaxUploadSize:
+		return o, inputErrorf("size", "%d bytes is above the Upload limit of %d bytes (8 GB)", size, int64(MaxUploadSize))
+	}
+	switch {
+	case o.PartSize == 0:
+		o.PartSize = DefaultPartSize
+	case o.PartSize < 0:
+		return o, inputErrorf("UploadOptions.PartSize", "%d must be positive (at most %d bytes, 64 MiB)", o.PartSize, int64(MaxPartSize))
+	case o.PartSize > MaxPartSize:
+		return o, inputErrorf("UploadOptions.PartSize", "%d is above the part limit of %d bytes (64 MiB)", o.PartSize, int64(MaxPartSize))
+	}
+	switch {
+	case o.Concurrency == 0:
+		o.Concurrency = DefaultConcurrency
+	case o.Concurrency < 1:
+		return o, inputErrorf("UploadOptions.Concurrency", "%d must be at least 1", o.Concurrency)
+	case o.Concurrency > MaxConcurrency:
+		return o, inputErrorf("UploadOptions.Concurrency", "%d is above the maximum of %d", o.Concurrency, MaxConcurrency)
+	}
+	if strings.TrimSpace(o.Filename) == "" {
+		return o, inputErrorf("UploadOptions.Filename", "must not be empty")
+	}
+	if o.MIMEType == "" {
+		mt, ok := MIMETypeFor(o.Filename)
+		if !ok {
+			return o, inputErrorf("UploadOptions.MIMEType", "cannot tell the MIME type of %q from its extension; set it", o.Filename)
+		}
+		o.MIMEType = mt
+	} else if _, _, err := mime.ParseMediaType(o.MIMEType); err != nil || !strings.Contains(o.MIMEType, "/") {
+		return o, inputErrorf("UploadOptions.MIMEType", "%q is not a MIME type (type/subtype)", o.MIMEType)
+	}
+	if o.MD5 != "" {
+		if o.SkipMD5 {
+			return o, inputErrorf("UploadOptions.MD5", "is set and SkipMD5 too: an expected md5 needs the md5")
+		}
+		if err := checkMD5("UploadOptions.MD5", o.MD5); err != nil {
+			return o, err
+		}
+		o.MD5 = strings.ToLower(o.MD5)
+	}
+	if o.ExpiresAfter != nil {
+		if err := checkExpiresAfter("UploadOptions.ExpiresAfter", o.ExpiresAfter); err != nil {
+			return o, err
+		}
+	}
+	switch {
+	case o.MaxRetries == 0:
+		o.MaxRetries = DefaultPartRetries
+	case o.MaxRetries < 0:
+		o.MaxRetries = 0
+	}
+	return o, nil
+}
+
+func checkMD5(field, v string) error {
+	if b, err := hex.DecodeString(v); err != nil || len(b) != 16 {
+		return inputErrorf(field, "%q is not an md5 (32 hexadecimal digits)", v)
+	}
+	return nil
+}
+
+func checkExpiresAfter(field string, e *generated.FileExpirationAfter) error {
+	if e.Anchor != generated.FileExpirationAfterAnchorCreatedAt {
+		return inputErrorf(field+".Anchor", "%q is not %q", e.Anchor, generated.FileExpirationAfterAnchorCreatedAt)
+	}
+	if e.Seconds < MinExpiresAfterSeconds || e.Seconds > MaxExpiresAfterSeconds {
+		return inputErrorf(field+".Seconds", "%d is outside %d..%d (1 hour to 30 days)", e.Seconds, MinExpiresAfterSeconds, MaxExpiresAfterSeconds)
+	}
+	return nil
+}
+
+func purposeNames() []string {
+	return []string{
+		string(generated.CreateUploadRequestPurposeAssistants), string(generated.CreateUploadRequestPurposeBatch),
+		string(generated.CreateUploadRequestPurposeFineTune), string(generated.CreateUploadRequestPurposeVision),
+		string(generated.CreateUploadRequestPurposeUserData), string(generated.CreateUploadRequestPurposeEvals),
+	}
+}
+
+// mimeTypes maps the extensions of files OpenAI accepts to their MIME types. It is fixed, so
+// the choice never depends on the machine's mime.types.
+var mimeTypes = map[string]string{
+	".jsonl": "application/jsonl",
+	".json":  "application/json",
+	".txt":   "text/plain",
+	".md":    "text/markdown",
+	".csv":   "text/csv",
+	".tsv":   "text/tab-separated-values",
+	".html":  "text/html",
+	".htm":   "text/html",
+	".xml":   "application/xml",
+	".pdf":   "application/pdf",
+	".doc":   "application/msword",
+	".docx":  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	".pptx":  "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+	".xlsx":  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	".png":   "image/png",
+	".jpg":   "image/jpeg",
+	".jpeg":  "image/jpeg",
+	".gif":   "image/gif",
+	".webp":  "image/webp",
+	".py":    "text/x-python",
+	".go":    "text/x-golang",
+	".c":     "text/x-c",
+	".cpp":   "text/x-c++",
+	".java":  "text/x-java",
+	".js":    "text/javascript",
+	".ts":    "application/typescript",
+	".sh":    "application/x-sh",
+	".tex":   "text/x-tex",
+	".zip":   "application/zip",
+}
+
+// MIMETypeFor returns the MIME type for a file name's extension (case-insensitive), and false
+// when the extension is unknown.
+func MIMETypeFor(filename string) (string, bool) {
+	mt, ok := mimeTypes[strings.ToLower(filepath.Ext(filename))]
+	return mt, ok
+}
