@@ -356,3 +356,17 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	r.read.Add(n)
 	return int(n), nil
 }
+
+// TestServerTrustMD5: with TrustMD5 a wrong md5 is not caught (the benchmark knob); without it,
+// it is (see TestContractServerErrors).
+func TestServerTrustMD5(t *testing.T) {
+	srv := start(t, conformance.ServerOptions{TrustMD5: true})
+	c := validatingClient(t, srv.URL)
+	up := createUpload(t, c, 3)
+	p := addPart(t, c, up.ID, []byte("abc")).JSON200
+	wrong := md5hex([]byte("xyz"))
+	resp, err := c.CompleteUploadWithResponse(context.Background(), up.ID, generated.CompleteUploadRequest{PartIDs: []string{p.ID}, MD5: &wrong})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatalf("complete with TrustMD5: %v %s", err, resp.Body)
+	}
+}

@@ -70,6 +70,10 @@ type ServerOptions struct {
 	Faults Faults
 	// Latency is added before every request is handled.
 	Latency time.Duration
+	// TrustMD5 skips checking the md5 a complete request carries (its form is still checked).
+	// Off by default; benchmarks set it to time a client without the server's own md5 pass
+	// over the whole file, which on one machine competes with the client for the CPU.
+	TrustMD5 bool
 	// Bandwidth caps each connection's throughput, in bytes per second in each direction
 	// (0: no cap). It needs the connections, so it applies when the server is run by [Start] or
 	// [Listen], not when it is mounted as a plain http.Handler.

@@ -16,7 +16,7 @@ import (
 // is a *[Violation], which http.Client wraps in a *url.Error: get it back with errors.As.
 // With Report set, violations are recorded there instead and traffic is left untouched.
 //
-// Memory: see [Validator]; a streamed part costs about 36 KiB whatever its size.
+// Memory: see [Validator]; a streamed part costs tens of KiB whatever its size.
 type Transport struct {
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
