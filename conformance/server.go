@@ -74,6 +74,10 @@ type ServerOptions struct {
 	// Off by default; benchmarks set it to time a client without the server's own md5 pass
 	// over the whole file, which on one machine competes with the client for the CPU.
 	TrustMD5 bool
+	// ReadHeaderTimeout and IdleTimeout configure the HTTP server run by Start and Listen: how
+	// long a client may take to send a request's headers, and how long a keep-alive connection
+	// may stay idle. 0 means the package's ReadHeaderTimeout and IdleTimeout.
+	ReadHeaderTimeout, IdleTimeout time.Duration
 	// Bandwidth caps each connection's throughput, in bytes per second in each direction
 	// (0: no cap). It needs the connections, so it applies when the server is run by [Start] or
 	// [Listen], not when it is mounted as a plain http.Handler.

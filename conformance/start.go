@@ -39,8 +39,10 @@ func Start(opts ServerOptions) (*Running, error) {
 	return Listen("127.0.0.1:0", opts)
 }
 
-// Listen runs a reference server on addr (host:port). The HTTP server sets ReadHeaderTimeout and
-// IdleTimeout; with opts.Bandwidth set, every connection is paced.
+// Listen runs a reference server on addr (host:port). The HTTP server bounds how long a client may
+// take to send headers and how long a connection may idle (opts.ReadHeaderTimeout and
+// opts.IdleTimeout, by default ReadHeaderTimeout and IdleTimeout); with opts.Bandwidth set, every
+// connection is paced.
 func Listen(addr string, opts ServerOptions) (*Running, error) {
 	if opts.Bandwidth < 0 {
 		return nil, fmt.Errorf("conformance: Bandwidth %d is negative", opts.Bandwidth)
@@ -64,7 +66,7 @@ func Listen(addr string, opts ServerOptions) (*Running, error) {
 		done:   make(chan error, 1),
 	}
 	r.http = &http.Server{
-		Handler: s, ReadHeaderTimeout: ReadHeaderTimeout, IdleTimeout: IdleTimeout,
+		Handler: s, ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, ReadHeaderTimeout), IdleTimeout: orDefault(opts.IdleTimeout, IdleTimeout),
 		// Track every connection's goroutine, so that Close returns only once all have ended
 		// (a connection closed after a cut-off part lingers ~0.5 s in net/http).
 		ConnState: func(_ net.Conn, state http.ConnState) {
@@ -78,6 +80,13 @@ func Listen(addr string, opts ServerOptions) (*Running, error) {
 	}
 	go func() { r.done <- r.http.Serve(ln) }()
 	return r, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Shutdown stops accepting connections and waits for requests under way to finish (or ctx to

@@ -30,6 +30,7 @@ func TestUploadRejectsBadInputBeforeAnyRequest(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	good := writeFile(t, "train.jsonl", pattern(1000))
+	many := writeFile(t, "many.jsonl", pattern(20001))
 	empty := writeFile(t, "empty.jsonl", nil)
 	huge := filepath.Join(dir, "huge.jsonl")
 	if f, err := os.Create(huge); err != nil {
@@ -71,6 +72,11 @@ func TestUploadRejectsBadInputBeforeAnyRequest(t *testing.T) {
 		}, []string{"size", "negative"}},
 		{"negative part size", file(good, opts(func(o *helpers.UploadOptions) { o.PartSize = -1 })), []string{"PartSize", "positive", "67108864"}},
 		{"part size above 64 MiB", file(good, opts(func(o *helpers.UploadOptions) { o.PartSize = 64<<20 + 1 })), []string{"PartSize", "67108864", "64 MiB"}},
+		{"too many parts", file(many, opts(func(o *helpers.UploadOptions) { o.PartSize = 1 })), []string{"PartSize", "20001 parts", "at least 3 bytes"}},
+		{"too many parts of a big file", func() error {
+			_, err := c.UploadReaderAt(ctx, zeros{}, 8<<30, opts(func(o *helpers.UploadOptions) { o.Filename = "a.jsonl"; o.PartSize = 64 << 10 }))
+			return err
+		}, []string{"PartSize", "131072 parts", "maximum of 10000", "858994"}},
 		{"negative concurrency", file(good, opts(func(o *helpers.UploadOptions) { o.Concurrency = -2 })), []string{"Concurrency", "at least 1"}},
 		{"concurrency above the maximum", file(good, opts(func(o *helpers.UploadOptions) { o.Concurrency = 1000 })), []string{"Concurrency", "64"}},
 		{"empty filename", func() error {

@@ -19,6 +19,10 @@ const (
 	MaxPartSize = 64 << 20
 	// DefaultPartSize is the part size when UploadOptions.PartSize is 0.
 	DefaultPartSize = MaxPartSize
+	// MaxParts bounds the number of parts of one upload (size / PartSize). OpenAI states no such
+	// limit; this SDK sets one so that a tiny part size on a big file is refused up front
+	// instead of planning billions of requests.
+	MaxParts = 10000
 	// DefaultConcurrency is the number of parts in flight when UploadOptions.Concurrency is 0.
 	DefaultConcurrency = 4
 	// MaxConcurrency bounds UploadOptions.Concurrency.
@@ -128,6 +132,9 @@ func (o UploadOptions) normalize(size int64) (UploadOptions, error) {
 		return o, inputErrorf("UploadOptions.PartSize", "%d must be positive (at most %d bytes, 64 MiB)", o.PartSize, int64(MaxPartSize))
 	case o.PartSize > MaxPartSize:
 		return o, inputErrorf("UploadOptions.PartSize", "%d is above the part limit of %d bytes (64 MiB)", o.PartSize, int64(MaxPartSize))
+	}
+	if n := partCount(size, o.PartSize); n > MaxParts {
+		return o, inputErrorf("UploadOptions.PartSize", "%d bytes in parts of %d bytes make %d parts, above the maximum of %d; use parts of at least %d bytes", size, o.PartSize, n, MaxParts, (size+MaxParts-1)/MaxParts)
 	}
 	switch {
 	case o.Concurrency == 0:

@@ -278,10 +278,14 @@ func (u *upload) start(ctx context.Context) error {
 	}
 	u.up = up
 	if u.opts.Checkpoint != "" {
-		u.ckpt = &checkpointFile{path: u.opts.Checkpoint, cp: u.newCheckpoint(up.ID, up.ExpiresAt)}
-		if err := u.ckpt.save(); err != nil {
+		ckpt := &checkpointFile{path: u.opts.Checkpoint, cp: u.newCheckpoint(up.ID, up.ExpiresAt)}
+		if err := ckpt.save(); err != nil {
 			return u.fail(ctx, fmt.Errorf("writing checkpoint %s: %w", u.opts.Checkpoint, err))
 		}
+		u.ckpt = ckpt
+	}
+	if ctx.Err() != nil { // cancelled while the Upload was being created
+		return u.fail(ctx, context.Cause(ctx))
 	}
 	return nil
 }
@@ -311,10 +315,6 @@ func (u *upload) create(ctx context.Context) (*generated.Upload, error) {
 			return nil, fmt.Errorf("%w (while creating the Upload: %v)", context.Cause(ctx), err)
 		}
 		return nil, err
-	}
-	if ctx.Err() != nil {
-		u.up = up
-		return nil, u.fail(ctx, context.Cause(ctx))
 	}
 	return up, nil
 }

@@ -15,13 +15,17 @@ func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
 	if strings.TrimSpace(cmd.String(flagAPIKey)) == "" {
 		return nil, usagef("no API key: pass --%s or set %s", flagAPIKey, helpers.EnvAPIKey)
 	}
-	c, err := helpers.NewClient(helpers.ClientOptions{
+	opts := helpers.ClientOptions{
 		APIKey:       cmd.String(flagAPIKey),
 		BaseURL:      cmd.String(flagBaseURL),
 		Organization: cmd.String(flagOrganization),
 		Project:      cmd.String(flagProject),
 		HTTPClient:   a.httpClient,
-	})
+	}
+	if cmd.Bool(flagDebug) {
+		opts.Debug = a.stderr
+	}
+	c, err := helpers.NewClient(opts)
 	if err != nil {
 		return nil, usageError{err}
 	}

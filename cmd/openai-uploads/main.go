@@ -9,7 +9,7 @@
 // uploads:parts create, files create|list|retrieve|delete|content, serve, demo.
 // Global flags (accepted before or after the command): --api-key ($OPENAI_API_KEY),
 // --base-url ($OPENAI_BASE_URL), --organization ($OPENAI_ORG_ID), --project
-// ($OPENAI_PROJECT_ID), --format json|pretty.
+// ($OPENAI_PROJECT_ID), --format json|pretty, --debug.
 //
 // Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (a
 // missing or bad flag, an unreadable file).
@@ -126,6 +126,7 @@ const (
 	flagOrganization = "organization"
 	flagProject      = "project"
 	flagFormat       = "format"
+	flagDebug        = "debug"
 )
 
 func globalFlags() []cli.Flag {
@@ -134,6 +135,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagBaseURL, Usage: "API base URL", Value: "https://api.openai.com/v1", Sources: cli.EnvVars("OPENAI_BASE_URL")},
 		&cli.StringFlag{Name: flagOrganization, Usage: "OpenAI-Organization header", Sources: cli.EnvVars("OPENAI_ORG_ID")},
 		&cli.StringFlag{Name: flagProject, Usage: "OpenAI-Project header", Sources: cli.EnvVars("OPENAI_PROJECT_ID")},
+		&cli.BoolFlag{Name: flagDebug, Usage: "log each request and response line to stderr (Authorization redacted)"},
 		&cli.StringFlag{Name: flagFormat, Usage: "output format: json or pretty", Value: "json",
 			Validator: func(v string) error {
 				if v != "json" && v != "pretty" {

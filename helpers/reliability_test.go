@@ -1,0 +1,265 @@
+package helpers_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openai-uploads/uploads/conformance"
+	"github.com/openai-uploads/uploads/generated"
+	"github.com/openai-uploads/uploads/helpers"
+)
+
+// cancelBound is how soon a cancelled upload must return: the promise to users.
+const cancelBound = time.Second
+
+// stageGate holds requests to one stage's path: it signals when the first arrives, and then
+// either answers it late (create) or never (parts, complete) until the client gives up.
+func stageGate(suffix string, arrived chan<- struct{}, answerAfter time.Duration) func(http.Handler) http.Handler {
+	var once sync.Once
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, suffix) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			first := false
+			once.Do(func() { first = true })
+			if !first {
+				next.ServeHTTP(w, r)
+				return
+			}
+			close(arrived)
+			if answerAfter > 0 {
+				// The server is slow to answer, but it does: the Upload exists.
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				time.Sleep(answerAfter)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				_, _ = w.Write(rec.Body.Bytes())
+				return
+			}
+			// Never answered: the client must give up on its own. (The body is read first, so
+			// that the server notices when the client closes the connection.)
+			_, _ = io.Copy(io.Discard, r.Body)
+			<-r.Context().Done()
+		})
+	}
+}
+
+// TestCancellationAtEveryStage cancels the caller's context while the Upload is being created,
+// while parts are in flight, and while it is being completed: the call returns within a second,
+// and the Upload ends cancelled, or pending when a checkpoint was asked for.
+func TestCancellationAtEveryStage(t *testing.T) {
+	for _, stage := range []struct {
+		name, suffix string
+		answerAfter  time.Duration
+	}{
+		{"create", "/uploads", 200 * time.Millisecond},
+		{"parts", "/parts", 0},
+		{"complete", "/complete", 0},
+	} {
+		for _, withCheckpoint := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/checkpoint=%v", stage.name, withCheckpoint), func(t *testing.T) {
+				arrived := make(chan struct{})
+				srv := startServer(t, conformance.ServerOptions{}, stageGate(stage.suffix, arrived, stage.answerAfter))
+				c := newClient(t, srv.URL)
+				opts := helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize}
+				if withCheckpoint {
+					opts.Checkpoint = filepath.Join(t.TempDir(), "cp.json")
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				type outcome struct {
+					err error
+					at  time.Time
+				}
+				done := make(chan outcome, 1)
+				path := writeFile(t, "train.jsonl", pattern(6*testPartSize))
+				go func() {
+					_, err := c.UploadFile(ctx, path, opts)
+					done <- outcome{err, time.Now()}
+				}()
+				<-arrived
+				cancelled := time.Now()
+				cancel()
+				var out outcome
+				select {
+				case out = <-done:
+				case <-time.After(10 * cancelBound):
+					t.Fatalf("UploadFile still running %v after the cancel", 10*cancelBound)
+				}
+				if d := out.at.Sub(cancelled); d > cancelBound {
+					t.Errorf("returned %v after the cancel, want within %v", d, cancelBound)
+				}
+				if !errors.Is(out.err, context.Canceled) {
+					t.Fatalf("err = %v, want context.Canceled", out.err)
+				}
+				var upErr *helpers.UploadError
+				if !errors.As(out.err, &upErr) {
+					t.Fatalf("err = %v, want an UploadError naming the Upload", out.err)
+				}
+				want := generated.UploadStatusCancelled
+				if withCheckpoint {
+					want = generated.UploadStatusPending
+				}
+				if u, _ := srv.Upload(upErr.UploadID); u.Status != want {
+					t.Errorf("the Upload is %q, want %q", u.Status, want)
+				}
+				if upErr.Resumable != withCheckpoint || upErr.Cancelled == withCheckpoint {
+					t.Errorf("Resumable %v Cancelled %v, want resumable only with a checkpoint", upErr.Resumable, upErr.Cancelled)
+				}
+			})
+		}
+	}
+}
+
+var (
+	soakFiles = flag.Int("soak.files", 24, "files the soak test uploads")
+	soakSize  = flag.Int("soak.size", 1<<20, "largest file size in the soak test, bytes")
+	soakRate  = flag.Float64("soak.rate", 0.3, "fraction of part requests that fail in the soak test")
+)
+
+// TestSoak uploads many files at once through the reference server with 30% of part requests
+// failing, every kind of fault mixed. Each file is uploaded with few retries, so some runs fail
+// for good: every file that succeeds must be byte-exact, every run that fails must have its Upload
+// cancelled. Longer runs: go test -run TestSoak -soak.files 500 -soak.size 8388608 ./helpers
+func TestSoak(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: *soakRate, Seed: 42}})
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+	var ok, failed, bytesOK atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 6)
+	for i := range *soakFiles {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			size := *soakSize/2 + (i*7919*37)%(*soakSize/2+1) // half to all of soak.size
+			data := pattern(size)
+			for j := range data { // a different file each time
+				data[j] ^= byte(i)
+			}
+			ps := max(int64(size)/int64(8+i%16), 16<<10) // 8 to 23 parts, whatever the size
+			up, err := c.UploadReaderAt(context.Background(), bytes.NewReader(data), int64(size), helpers.UploadOptions{
+				Purpose: "batch", Filename: fmt.Sprintf("soak-%d.jsonl", i), PartSize: ps, Concurrency: 1 + i%4,
+				MaxRetries: 1 + i%6,
+			})
+			if err != nil {
+				var upErr *helpers.UploadError
+				if !errors.As(err, &upErr) {
+					t.Errorf("file %d failed before its Upload existed: %v", i, err)
+					return
+				}
+				if u, _ := srv.Upload(upErr.UploadID); u.Status != generated.UploadStatusCancelled || !upErr.Cancelled {
+					t.Errorf("file %d failed (%v) and its Upload is %q, want cancelled", i, err, u.Status)
+				}
+				if n := failed.Add(1); n <= 3 {
+					t.Logf("file %d (%d retries per part) failed as expected: %v", i, 1+i%6, err)
+				}
+				return
+			}
+			if got := download(t, c, up.File.ID); !bytes.Equal(got, data) {
+				t.Errorf("file %d: %d bytes came back, want %d, byte-exact", i, len(got), len(data))
+				return
+			}
+			if _, err := c.DeleteFile(context.Background(), up.File.ID); err != nil { // keep memory storage small
+				t.Errorf("file %d: delete: %v", i, err)
+			}
+			ok.Add(1)
+			bytesOK.Add(int64(size))
+		})
+	}
+	wg.Wait()
+	st := srv.Stats()
+	var faults int64
+	for _, n := range st.Faults {
+		faults += n
+	}
+	t.Logf("soak: %d files, %d byte-exact (%d bytes), %d failed and cancelled; %d part requests, %d faults injected %v",
+		*soakFiles, ok.Load(), bytesOK.Load(), failed.Load(), st.Operations["addUploadPart"], faults, st.Faults)
+	if ok.Load()+failed.Load() != int64(*soakFiles) {
+		t.Errorf("%d files accounted for, want %d", ok.Load()+failed.Load(), *soakFiles)
+	}
+	for _, k := range conformance.AllFaultKinds {
+		if *soakFiles >= 24 && st.Faults[k] == 0 {
+			t.Errorf("no %s fault was injected", k)
+		}
+	}
+}
+
+// TestSecretsNeverPrinted runs the helpers through failure paths with a recognisable key and
+// checks that it appears in no error string and no debug line.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const secret = "sk-SECRET-do-not-print-0123456789abcdef"
+	var debug bytes.Buffer
+	var errs []string
+	record := func(err error) {
+		if err == nil {
+			t.Error("a failure path succeeded")
+			return
+		}
+		errs = append(errs, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
+	}
+	mk := func(url string, mod ...func(*helpers.ClientOptions)) *helpers.Client {
+		o := helpers.ClientOptions{APIKey: secret, BaseURL: url, Debug: &debug, InitialRetryDelay: time.Millisecond}
+		for _, f := range mod {
+			f(&o)
+		}
+		c, err := helpers.NewClient(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ctx := context.Background()
+	path := writeFile(t, "train.jsonl", pattern(3*testPartSize))
+
+	// 401: a server that wants another key (and one that echoes the key back).
+	keyed := startServer(t, conformance.ServerOptions{APIKey: "sk-the-other-key"})
+	_, err := mk(keyed.URL).UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize})
+	record(err)
+	echo := newScripted(t, answer{status: 401, body: `{"error":{"message":"Incorrect API key provided: ` + secret + `","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`})
+	_, err = mk(echo.URL+"/v1").CreateUpload(ctx, createReq)
+	record(err)
+	// 500 on every part: retried, then cancelled.
+	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{conformance.Fault500}}})
+	_, err = mk(srv.URL).UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize, MaxRetries: 1})
+	record(err)
+	// Connection refused.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = mk("http://"+addr+"/v1").UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize})
+	record(err)
+	// A panic in the progress callback.
+	ok := startServer(t, conformance.ServerOptions{})
+	_, err = mk(ok.URL).UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize,
+		Progress: func(helpers.Progress) { panic("progress exploded with " + strings.Repeat("x", 3)) }})
+	record(err)
+
+	all := strings.Join(errs, "\n") + "\n" + debug.String()
+	if strings.Contains(all, secret) || strings.Contains(all, secret[3:]) {
+		t.Fatalf("the key leaked:\n%s", all)
+	}
+	if !strings.Contains(debug.String(), "Authorization: [redacted]") {
+		t.Errorf("debug output does not show the redacted header:\n%s", debug.String())
+	}
+	if n := strings.Count(debug.String(), "> "); n < 5 {
+		t.Errorf("only %d requests were logged", n)
+	}
+}
