@@ -20,6 +20,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openai-uploads/uploads/generated"
@@ -74,7 +75,7 @@ type ClientOptions struct {
 	// the server does not say how long to wait; 0 means the defaults.
 	InitialRetryDelay, MaxRetryDelay time.Duration
 	// Debug, when set, receives a line per request and response (method, URL, status, and
-	// headers with Authorization redacted). Never bodies.
+	// headers with Authorization redacted), one Write per line, never two at once. Never bodies.
 	Debug io.Writer
 }
 
@@ -164,6 +165,7 @@ type transport struct {
 	headers http.Header
 	retry   retryPolicy
 	debug   io.Writer
+	debugMu sync.Mutex // parts run concurrently; their lines must not interleave
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -217,21 +219,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (t *transport) logRequest(req *http.Request, attempt int) {
-	if t.debug == nil {
-		return
+	if t.debug != nil {
+		t.logf("openai-uploads: > %s %s (attempt %d) %s\n", req.Method, req.URL.Redacted(), attempt+1, redactedHeaders(req.Header))
 	}
-	fmt.Fprintf(t.debug, "openai-uploads: > %s %s (attempt %d) %s\n", req.Method, req.URL.Redacted(), attempt+1, redactedHeaders(req.Header))
 }
 
 func (t *transport) logResponse(req *http.Request, resp *http.Response, err error) {
-	if t.debug == nil {
-		return
+	switch {
+	case t.debug == nil:
+	case err != nil:
+		t.logf("openai-uploads: < %s %s: %v\n", req.Method, req.URL.Redacted(), err)
+	default:
+		t.logf("openai-uploads: < %s %s: %s %s\n", req.Method, req.URL.Redacted(), resp.Status, redactedHeaders(resp.Header))
 	}
-	if err != nil {
-		fmt.Fprintf(t.debug, "openai-uploads: < %s %s: %v\n", req.Method, req.URL.Redacted(), err)
-		return
-	}
-	fmt.Fprintf(t.debug, "openai-uploads: < %s %s: %s %s\n", req.Method, req.URL.Redacted(), resp.Status, redactedHeaders(resp.Header))
+}
+
+// logf writes one debug line; lines from concurrent requests never interleave.
+func (t *transport) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	t.debugMu.Lock()
+	defer t.debugMu.Unlock()
+	_, _ = io.WriteString(t.debug, line)
 }
 
 // redactedHeaders formats headers for debug output with credentials replaced.

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/urfave/cli/v3"
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
+	// Progress, notices and --debug lines reach stderr from several goroutines.
+	a.stderr = &lockedWriter{w: a.stderr}
 	err := a.command().Run(ctx, args)
 	if err == nil {
 		return exitOK
@@ -144,4 +147,16 @@ func globalFlags() []cli.Flag {
 				return nil
 			}},
 	}
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
