@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func (a *app) run(ctx context.Context, args []string) int {
 	// Progress, notices and --debug lines reach stderr from several goroutines.
+	a.stderrTerminal = isTerminal(a.stderr)
 	a.stderr = &lockedWriter{w: a.stderr}
 	err := a.command().Run(ctx, args)
 	if err == nil {
@@ -80,6 +81,8 @@ type app struct {
 	httpClient *http.Client
 	// forceBar shows the progress bar even when stderr is not a terminal (tests).
 	forceBar bool
+	// stderrTerminal: stderr is a terminal (read before stderr is wrapped).
+	stderrTerminal bool
 }
 
 func (a *app) command() *cli.Command {

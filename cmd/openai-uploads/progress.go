@@ -29,7 +29,7 @@ func (a *app) newProgressView(quiet bool, label string) progressView {
 	switch {
 	case quiet:
 		return noProgress{}
-	case a.forceBar || isTerminal(a.stderr):
+	case a.forceBar || a.stderrTerminal:
 		return newBarView(a.stderr, label)
 	default:
 		return &lineView{w: a.stderr, label: label, now: time.Now}
