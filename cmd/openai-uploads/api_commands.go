@@ -118,6 +118,19 @@ func (a *app) filesCommand() *cli.Command {
 	}
 }
 
+// callAndPrint builds the client from the global flags, makes one API call and prints its result.
+func callAndPrint[T any](ctx context.Context, a *app, cmd *cli.Command, call func(context.Context, *helpers.Client) (T, error)) error {
+	c, err := a.client(cmd)
+	if err != nil {
+		return err
+	}
+	v, err := call(ctx, c)
+	if err != nil {
+		return unwrapUsage(err)
+	}
+	return a.print(cmd, v)
+}
+
 // idFrom reads an id from its flag or, as OpenAI's CLI allows, the first argument.
 func idFrom(cmd *cli.Command, flag string) (string, error) {
 	id := cmd.String(flag)
@@ -169,15 +182,9 @@ func (a *app) uploadsCreate(ctx context.Context, cmd *cli.Command) error {
 			return usagef("--expires-after: %v", err)
 		}
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
-	up, err := c.CreateUpload(ctx, req)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, up)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.Upload, error) {
+		return c.CreateUpload(ctx, req)
+	})
 }
 
 func (a *app) uploadsComplete(ctx context.Context, cmd *cli.Command) error {
@@ -195,15 +202,9 @@ func (a *app) uploadsComplete(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
-	up, err := c.CompleteUpload(ctx, id, parts, md5)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, up)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.Upload, error) {
+		return c.CompleteUpload(ctx, id, parts, md5)
+	})
 }
 
 func checkHexMD5(s string) error {
@@ -218,15 +219,9 @@ func (a *app) uploadsCancel(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
-	up, err := c.CancelUpload(ctx, id)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, up)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.Upload, error) {
+		return c.CancelUpload(ctx, id)
+	})
 }
 
 // fileInput opens a file input as OpenAI's CLI takes it: a path, @path, or - for stdin. size is
@@ -282,19 +277,13 @@ func (a *app) partsCreate(ctx context.Context, cmd *cli.Command) error {
 	if size > helpers.MaxPartSize {
 		return usagef("--data: %d bytes is above the part limit of %d bytes (64 MiB)", size, int64(helpers.MaxPartSize))
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
 	var body io.Reader = data
 	if size < 0 {
 		body = &limitedReader{r: data, left: helpers.MaxPartSize, flag: "data", limit: helpers.MaxPartSize}
 	}
-	part, err := c.AddUploadPart(ctx, id, body, size)
-	if err != nil {
-		return unwrapUsage(err)
-	}
-	return a.print(cmd, part)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.UploadPart, error) {
+		return c.AddUploadPart(ctx, id, body, size)
+	})
 }
 
 // unwrapUsage surfaces a usage error raised while a body streamed (it arrives wrapped).
@@ -334,19 +323,13 @@ func (a *app) filesCreate(ctx context.Context, cmd *cli.Command) error {
 	if size > conformance.MaxFileBytes {
 		return usagef("--file: %d bytes is above the %d-byte (512 MB) limit of files create; use upload", size, int64(conformance.MaxFileBytes))
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
 	var body io.Reader = file
 	if size < 0 {
 		body = &limitedReader{r: file, left: conformance.MaxFileBytes, flag: "file", limit: conformance.MaxFileBytes}
 	}
-	f, err := c.CreateFile(ctx, body, size, name, generated.CreateFileRequestPurpose(cmd.String("purpose")), expires)
-	if err != nil {
-		return unwrapUsage(err)
-	}
-	return a.print(cmd, f)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.OpenAIFile, error) {
+		return c.CreateFile(ctx, body, size, name, generated.CreateFileRequestPurpose(cmd.String("purpose")), expires)
+	})
 }
 
 func (a *app) filesList(ctx context.Context, cmd *cli.Command) error {
@@ -371,15 +354,9 @@ func (a *app) filesList(ctx context.Context, cmd *cli.Command) error {
 	if v := cmd.String("after"); v != "" {
 		params.After = &v
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
-	page, err := c.ListFiles(ctx, params)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, page)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.ListFilesResponse, error) {
+		return c.ListFiles(ctx, params)
+	})
 }
 
 func (a *app) filesRetrieve(ctx context.Context, cmd *cli.Command) error {
@@ -387,15 +364,9 @@ func (a *app) filesRetrieve(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
-	f, err := c.RetrieveFile(ctx, id)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, f)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.OpenAIFile, error) {
+		return c.RetrieveFile(ctx, id)
+	})
 }
 
 func (a *app) filesDelete(ctx context.Context, cmd *cli.Command) error {
@@ -403,15 +374,9 @@ func (a *app) filesDelete(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.client(cmd)
-	if err != nil {
-		return err
-	}
-	d, err := c.DeleteFile(ctx, id)
-	if err != nil {
-		return err
-	}
-	return a.print(cmd, d)
+	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.DeleteFileResponse, error) {
+		return c.DeleteFile(ctx, id)
+	})
 }
 
 // filesContent streams a File's bytes to stdout or --output (written to a temporary file beside
