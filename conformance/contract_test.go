@@ -191,6 +191,27 @@ func TestContractServerErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("an oversized extra field is cut off", func(t *testing.T) {
+		up := createUpload(t, c, 1)
+		const size = 64 << 20
+		src := &countingReader{left: size}
+		ct, body := formBody(func(mw *multipart.Writer) error {
+			w, err := mw.CreateFormField("note")
+			if err == nil {
+				_, err = io.Copy(w, src)
+			}
+			return err
+		})
+		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
+		if err != nil {
+			t.Fatalf("the 400 did not arrive: %v", err)
+		}
+		check(t, resp.StatusCode(), resp.Body, 400, "note", "at most 1024 bytes")
+		if src.read.Load() >= size {
+			t.Error("the server read the oversized field to its end")
+		}
+	})
+
 	t.Run("missing data field", func(t *testing.T) {
 		up := createUpload(t, c, 1)
 		ct, body := formBody(func(mw *multipart.Writer) error { return mw.WriteField("other", "x") })

@@ -246,50 +246,38 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		s.stats.fault(fault)
 	}
 
-	mr, err := multipartReader(r)
-	if err != nil {
-		fail(w, err)
-		return
-	}
 	var stored *blob
 	defer func() {
 		if stored != nil {
 			s.store.remove(*stored)
 		}
 	}()
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			fail(w, badRequest("data", "invalid_multipart", "The multipart body could not be read: %v", err))
-			return
-		}
+	err = readForm(r, "data", func(p *multipart.Part) error {
 		if p.FormName() != "data" {
-			// Other fields are ignored, as OpenAI ignores them; they must be small.
-			if _, err := io.Copy(io.Discard, io.LimitReader(p, maxFormFieldBytes+1)); err != nil {
-				fail(w, badRequest(p.FormName(), "invalid_multipart", "The multipart body could not be read: %v", err))
-				return
-			}
-			continue
+			_, err := smallField(p) // other fields are ignored, as OpenAI ignores them
+			return err
 		}
 		if stored != nil {
-			fail(w, badRequest("data", "invalid_multipart", "A Part has exactly one 'data' field."))
-			return
+			return badRequest("data", "invalid_multipart", "A Part has exactly one 'data' field.")
 		}
 		if fault == FaultReset {
 			// Read a little of the part, then reset the connection mid-body.
 			_, _ = io.CopyN(io.Discard, p, 16<<10)
 			resetConnection(w)
-			return
+			return errHijacked
 		}
 		b, err := s.receive(p, MaxPartBytes, "data", "Part")
-		if err != nil {
-			fail(w, err)
-			return
+		if err == nil {
+			stored = &b
 		}
-		stored = &b
+		return err
+	})
+	if errors.Is(err, errHijacked) {
+		return
+	}
+	if err != nil {
+		fail(w, err)
+		return
 	}
 	if stored == nil {
 		fail(w, badRequest("data", "missing_required_parameter", "Missing required parameter: 'data'."))
@@ -336,12 +324,44 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 	writeJSON(w, http.StatusOK, generated.UploadPart{ID: p.id, Object: generated.UploadPartObjectUploadPart, CreatedAt: p.createdAt, UploadID: uploadID})
 }
 
-func multipartReader(r *http.Request) (*multipart.Reader, error) {
+// errHijacked ends a handler whose connection was taken over (an injected fault).
+var errHijacked = errors.New("connection hijacked")
+
+// readForm streams a multipart/form-data request's fields, in order, to handle; the first error
+// ends it. A body that is not such a form, or breaks off, is a 400 naming param.
+func readForm(r *http.Request, param string, handle func(*multipart.Part) error) error {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, badRequest("", "invalid_content_type", "Expected Content-Type multipart/form-data with a boundary, got %q.", r.Header.Get("Content-Type"))
+		return badRequest("", "invalid_content_type", "Expected Content-Type multipart/form-data with a boundary, got %q.", r.Header.Get("Content-Type"))
 	}
-	return multipart.NewReader(r.Body, params["boundary"]), nil
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return badRequest(param, "invalid_multipart", "The multipart body could not be read: %v", err)
+		}
+		if err := handle(p); err != nil {
+			return err
+		}
+	}
+}
+
+// smallField reads a field that is not a file: at most maxFormFieldBytes, refusing a larger one
+// without reading the rest of it.
+func smallField(p *multipart.Part) (string, error) {
+	v, err := io.ReadAll(io.LimitReader(p, maxFormFieldBytes+1))
+	if err != nil {
+		return "", badRequest(p.FormName(), "invalid_multipart", "The multipart body could not be read: %v", err)
+	}
+	if len(v) > maxFormFieldBytes {
+		e := badRequest(p.FormName(), "invalid_value", "Invalid '%s': at most %d bytes.", p.FormName(), maxFormFieldBytes)
+		e.closeConn = true
+		return "", e
+	}
+	return string(v), nil
 }
 
 // receive streams one multipart field into a new blob, refusing more than limit bytes without
@@ -526,11 +546,6 @@ func (s *Server) addFile(f *file) {
 func (a api) CreateFile(w http.ResponseWriter, r *http.Request) {
 	s := a.s
 	s.stats.op("createFile")
-	mr, err := multipartReader(r)
-	if err != nil {
-		fail(w, err)
-		return
-	}
 	var (
 		stored   *blob
 		filename string
@@ -541,26 +556,15 @@ func (a api) CreateFile(w http.ResponseWriter, r *http.Request) {
 			s.store.remove(*stored)
 		}
 	}()
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			fail(w, badRequest("", "invalid_multipart", "The multipart body could not be read: %v", err))
-			return
-		}
-		name := p.FormName()
-		switch name {
+	err := readForm(r, "", func(p *multipart.Part) error {
+		switch name := p.FormName(); name {
 		case "file":
 			if stored != nil {
-				fail(w, badRequest("file", "invalid_multipart", "Exactly one 'file' field is allowed."))
-				return
+				return badRequest("file", "invalid_multipart", "Exactly one 'file' field is allowed.")
 			}
 			b, err := s.receive(p, MaxFileBytes, "file", "File")
 			if err != nil {
-				fail(w, err)
-				return
+				return err
 			}
 			stored = &b
 			filename = p.FileName()
@@ -568,16 +572,19 @@ func (a api) CreateFile(w http.ResponseWriter, r *http.Request) {
 				filename = "file"
 			}
 		case "purpose", "expires_after[anchor]", "expires_after[seconds]":
-			v, err := io.ReadAll(io.LimitReader(p, maxFormFieldBytes+1))
-			if err != nil || len(v) > maxFormFieldBytes {
-				fail(w, badRequest(name, "invalid_value", "Invalid '%s': at most %d bytes.", name, maxFormFieldBytes))
-				return
+			v, err := smallField(p)
+			if err != nil {
+				return err
 			}
-			fields[name] = string(v)
+			fields[name] = v
 		default:
-			fail(w, badRequest(name, "unknown_parameter", "Unrecognized request argument supplied: %s", name))
-			return
+			return badRequest(name, "unknown_parameter", "Unrecognized request argument supplied: %s", name)
 		}
+		return nil
+	})
+	if err != nil {
+		fail(w, err)
+		return
 	}
 	if stored == nil {
 		fail(w, badRequest("file", "missing_required_parameter", "Missing required parameter: 'file'."))
