@@ -170,14 +170,7 @@ func TestContractServerErrors(t *testing.T) {
 	t.Run("part above 64 MiB is cut off", func(t *testing.T) {
 		up := createUpload(t, c, 1)
 		const size = 200 << 20
-		src := &countingReader{left: size}
-		ct, body := formBody(func(mw *multipart.Writer) error {
-			w, err := mw.CreateFormFile("data", "big")
-			if err == nil {
-				_, err = io.Copy(w, src)
-			}
-			return err
-		})
+		ct, body, src := oversizedForm("data", size)
 		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
 		if err != nil {
 			t.Fatalf("the 400 did not arrive: %v", err)
@@ -194,14 +187,7 @@ func TestContractServerErrors(t *testing.T) {
 	t.Run("an oversized extra field is cut off", func(t *testing.T) {
 		up := createUpload(t, c, 1)
 		const size = 64 << 20
-		src := &countingReader{left: size}
-		ct, body := formBody(func(mw *multipart.Writer) error {
-			w, err := mw.CreateFormField("note")
-			if err == nil {
-				_, err = io.Copy(w, src)
-			}
-			return err
-		})
+		ct, body, src := oversizedForm("note", size)
 		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
 		if err != nil {
 			t.Fatalf("the 400 did not arrive: %v", err)
@@ -353,6 +339,20 @@ func TestContractServerErrors(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// oversizedForm streams a form with one field of size bytes, generated lazily; src counts what
+// the server made the client send.
+func oversizedForm(field string, size int64) (string, io.Reader, *countingReader) {
+	src := &countingReader{left: size}
+	ct, body := formBody(func(mw *multipart.Writer) error {
+		w, err := mw.CreateFormFile(field, "big")
+		if err == nil {
+			_, err = io.Copy(w, src)
+		}
+		return err
+	})
+	return ct, body, src
+}
 
 var xs = [32 << 10]byte(bytes.Repeat([]byte("x"), 32<<10))
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -126,7 +125,7 @@ func callAndPrint[T any](ctx context.Context, a *app, cmd *cli.Command, call fun
 	}
 	v, err := call(ctx, c)
 	if err != nil {
-		return unwrapUsage(err)
+		return failure(err)
 	}
 	return a.print(cmd, v)
 }
@@ -196,22 +195,10 @@ func (a *app) uploadsComplete(ctx context.Context, cmd *cli.Command) error {
 	if len(parts) == 0 {
 		return usagef("--part-id is required: give each part's id, in file order")
 	}
-	md5 := cmd.String("md5")
-	if md5 != "" {
-		if err := checkHexMD5(md5); err != nil {
-			return err
-		}
-	}
+	md5 := cmd.String("md5") // checked by the client before anything is sent
 	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.Upload, error) {
 		return c.CompleteUpload(ctx, id, parts, md5)
 	})
-}
-
-func checkHexMD5(s string) error {
-	if len(s) != 32 || strings.Trim(strings.ToLower(s), "0123456789abcdef") != "" {
-		return usagef("--md5 %q is not 32 hexadecimal digits", s)
-	}
-	return nil
 }
 
 func (a *app) uploadsCancel(ctx context.Context, cmd *cli.Command) error {
@@ -284,15 +271,6 @@ func (a *app) partsCreate(ctx context.Context, cmd *cli.Command) error {
 	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.UploadPart, error) {
 		return c.AddUploadPart(ctx, id, body, size)
 	})
-}
-
-// unwrapUsage surfaces a usage error raised while a body streamed (it arrives wrapped).
-func unwrapUsage(err error) error {
-	var u usageError
-	if errors.As(err, &u) {
-		return u
-	}
-	return err
 }
 
 func (a *app) filesCreate(ctx context.Context, cmd *cli.Command) error {

@@ -95,7 +95,7 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	elapsed := time.Since(start)
 	view.finish(err == nil)
 	if err != nil {
-		return uploadFailure(err)
+		return failure(err)
 	}
 
 	if wantMD5 == "" {

@@ -39,14 +39,15 @@ func (a *app) uploadCommand() *cli.Command {
 	}
 }
 
-// uploadFlagOf maps the helper's option names to this command's flags, for error messages.
-var uploadFlagOf = map[string]string{
+// flagOf maps the helpers' field names (InputError.Field) to this CLI's flags, for error messages.
+var flagOf = map[string]string{
 	"UploadOptions.Purpose":              "--purpose",
 	"UploadOptions.MIMEType":             "--mime-type",
 	"UploadOptions.Filename":             "--filename",
 	"UploadOptions.PartSize":             "--part-size",
 	"UploadOptions.Concurrency":          "--concurrency",
 	"UploadOptions.MD5":                  "--md5",
+	"md5":                                "--md5",
 	"UploadOptions.ExpiresAfter.Seconds": "--expires-after",
 	"UploadOptions.ExpiresAfter.Anchor":  "--expires-after",
 	"UploadOptions.Checkpoint":           "--checkpoint",
@@ -81,7 +82,7 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	view.finish(err == nil)
 	if err != nil {
-		return uploadFailure(err)
+		return failure(err)
 	}
 	return a.print(cmd, up)
 }
@@ -142,9 +143,14 @@ func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 	return opts, nil
 }
 
-// uploadFailure classifies an upload's error: bad input found before any request is a usage
-// error naming the flag; anything else is a failure.
-func uploadFailure(err error) error {
+// failure classifies a command's error: a usage error raised while a body streamed (it arrives
+// wrapped), or bad input the helpers found before any request, is a usage error naming the flag;
+// anything else is a failure.
+func failure(err error) error {
+	var u usageError
+	if errors.As(err, &u) {
+		return u
+	}
 	var pathErr *fs.PathError
 	var upErr *helpers.UploadError
 	if errors.As(err, &pathErr) && !errors.As(err, &upErr) {
@@ -152,7 +158,7 @@ func uploadFailure(err error) error {
 	}
 	var in *helpers.InputError
 	if errors.As(err, &in) {
-		if flag, ok := uploadFlagOf[in.Field]; ok {
+		if flag, ok := flagOf[in.Field]; ok {
 			return usageError{fmt.Errorf("%s: %s", flag, in.Reason)}
 		}
 		return usageError{err}
