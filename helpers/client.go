@@ -90,17 +90,17 @@ type Client struct {
 	key     string
 }
 
-// NewClient builds a Client from opts and the environment. It fails, before any request, when no
-// API key is set or the base URL is not an http(s) URL.
+// NewClient builds a Client from opts and the environment. It fails, before any request, with an
+// *[InputError] when no API key is set or the base URL is not an http(s) URL.
 func NewClient(opts ClientOptions) (*Client, error) {
 	key := firstNonEmpty(opts.APIKey, os.Getenv(EnvAPIKey))
 	if strings.TrimSpace(key) == "" {
-		return nil, fmt.Errorf("helpers: ClientOptions.APIKey: no API key (set it or %s)", EnvAPIKey)
+		return nil, inputErrorf("ClientOptions.APIKey", "no API key (set it or %s)", EnvAPIKey)
 	}
 	base := firstNonEmpty(opts.BaseURL, os.Getenv(EnvBaseURL), DefaultBaseURL)
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("helpers: ClientOptions.BaseURL: %q is not an http or https URL", base)
+		return nil, inputErrorf("ClientOptions.BaseURL", "%q is not an http or https URL", base)
 	}
 	policy := retryPolicy{
 		maxRetries: opts.MaxRetries,

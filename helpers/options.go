@@ -82,8 +82,29 @@ type UploadOptions struct {
 	Notify func(message string)
 }
 
+// Phase is the stage of an upload that [Progress] reports.
+type Phase string
+
+// The phases of an upload, in order; it ends in exactly one of Done, Failed and Cancelled.
+const (
+	// PhaseCreating: the Upload is being created (or the checkpointed one resumed).
+	PhaseCreating Phase = "creating"
+	// PhaseSending: parts are being sent (and the md5 computed beside them).
+	PhaseSending Phase = "sending"
+	// PhaseCompleting: complete was sent; the server assembles and checks the file.
+	PhaseCompleting Phase = "completing"
+	// PhaseDone: the Upload is completed and holds its File.
+	PhaseDone Phase = "done"
+	// PhaseFailed: the upload failed (the error says what became of the Upload).
+	PhaseFailed Phase = "failed"
+	// PhaseCancelled: the caller's context was cancelled.
+	PhaseCancelled Phase = "cancelled"
+)
+
 // Progress is a snapshot of an upload's progress.
 type Progress struct {
+	// Phase is the upload's stage.
+	Phase Phase
 	// UploadID is the Upload's id (empty until it is created).
 	UploadID string
 	// BytesSent counts part bytes handed to the connection. A retried part counts again from
@@ -94,6 +115,8 @@ type Progress struct {
 	PartsDone, TotalParts int
 	// Retries counts part attempts that failed and were retried.
 	Retries int
+	// Streams is the number of part requests allowed in flight.
+	Streams int
 }
 
 // InputError is a bad argument or option, found before any request was sent. Field names it

@@ -178,7 +178,7 @@ func (c *Client) upload(ctx context.Context, src *uploadSource, opts UploadOptio
 	}
 	u := &upload{c: c, opts: opts, src: src, parts: planParts(src.size, opts.PartSize)}
 	u.ids = make([]string, len(u.parts))
-	u.prog = &progressTracker{cb: opts.Progress, total: src.size, totalParts: len(u.parts)}
+	u.prog = &progressTracker{cb: opts.Progress, total: src.size, totalParts: len(u.parts), streams: opts.Concurrency}
 	return u.run(ctx)
 }
 
@@ -188,17 +188,30 @@ func (u *upload) notify(format string, args ...any) {
 	}
 }
 
-func (u *upload) run(ctx context.Context) (*generated.Upload, error) {
-	if err := u.start(ctx); err != nil {
+func (u *upload) run(ctx context.Context) (up *generated.Upload, err error) {
+	// wctx ends the work early: the first failure of a part, of the md5 pass or of the
+	// Progress callback cancels it, with that failure as its cause.
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	u.prog.onPanic = func(err error) { cancel(err) }
+	defer func() {
+		switch {
+		case err == nil:
+			u.prog.setPhase(PhaseDone)
+		case ctx.Err() != nil:
+			u.prog.setPhase(PhaseCancelled)
+		default:
+			u.prog.setPhase(PhaseFailed)
+		}
+	}()
+	u.prog.setPhase(PhaseCreating)
+	if err := u.start(wctx); err != nil {
 		return nil, err
 	}
 	u.prog.uploadID = u.up.ID
 
-	// Parts, and the md5 beside them; the first failure cancels the rest.
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	u.prog.onPanic = func(err error) { cancel(err) }
-	u.prog.report(true)
+	// Parts, and the md5 beside them.
+	u.prog.setPhase(PhaseSending)
 
 	var sum string
 	var hashErr error
@@ -233,6 +246,7 @@ func (u *upload) run(ctx context.Context) (*generated.Upload, error) {
 	if time.Now().Unix() >= u.up.ExpiresAt {
 		return nil, u.fail(ctx, fmt.Errorf("%w (it expired at %s)", ErrUploadExpired, time.Unix(u.up.ExpiresAt, 0).UTC().Format(time.RFC3339)))
 	}
+	u.prog.setPhase(PhaseCompleting)
 	done, err := u.c.CompleteUpload(ctx, u.up.ID, u.ids, sum)
 	if err != nil {
 		return nil, u.fail(ctx, u.explain(err))
@@ -242,7 +256,6 @@ func (u *upload) run(ctx context.Context) (*generated.Upload, error) {
 			u.notify("upload %s completed, but removing checkpoint %s failed: %v", done.ID, u.ckpt.path, err)
 		}
 	}
-	u.prog.report(true)
 	return done, nil
 }
 
@@ -595,7 +608,9 @@ type progressTracker struct {
 	cb                func(Progress)
 	total             int64
 	totalParts        int
+	streams           int
 	uploadID          string
+	phase             Phase // written before parts start and after they end, under mu
 	sent, lastReport  atomic.Int64
 	partsDone, nRetry atomic.Int64
 	mu                sync.Mutex // held while cb runs
@@ -624,6 +639,14 @@ func (p *progressTracker) partDone(reusedBytes int64) {
 	p.partsDone.Add(1)
 }
 
+// setPhase records the upload's phase and reports it.
+func (p *progressTracker) setPhase(ph Phase) {
+	p.mu.Lock()
+	p.phase = ph
+	p.mu.Unlock()
+	p.report(true)
+}
+
 // report calls the callback: always when force is set, otherwise only if no call is under way.
 func (p *progressTracker) report(force bool) {
 	if p.cb == nil || p.panicErr.Load() != nil {
@@ -646,7 +669,7 @@ func (p *progressTracker) report(force bool) {
 	sent := p.sent.Load()
 	p.lastReport.Store(sent)
 	p.cb(Progress{
-		UploadID: p.uploadID, BytesSent: sent, TotalBytes: p.total,
+		Phase: p.phase, Streams: p.streams, UploadID: p.uploadID, BytesSent: sent, TotalBytes: p.total,
 		PartsDone: int(p.partsDone.Load()), TotalParts: p.totalParts, Retries: int(p.nRetry.Load()),
 	})
 }

@@ -407,3 +407,55 @@ func TestUploadExpiredBeforeComplete(t *testing.T) {
 type onlyReaderAt struct{ r io.ReaderAt }
 
 func (o onlyReaderAt) ReadAt(p []byte, off int64) (int, error) { return o.r.ReadAt(p, off) }
+
+// TestUploadProgressPhases: Progress reports the phases in order, creating, sending, completing
+// and done for a success; a failed part ends in failed and a cancelled context in cancelled.
+func TestUploadProgressPhases(t *testing.T) {
+	phasesOf := func(t *testing.T, srv *refServer, ctx context.Context) ([]helpers.Phase, error) {
+		c := newClient(t, srv.URL)
+		var phases []helpers.Phase
+		_, err := c.UploadFile(ctx, writeFile(t, "train.jsonl", pattern(4*testPartSize)), helpers.UploadOptions{
+			Purpose: "batch", PartSize: testPartSize, Concurrency: 1,
+			Progress: func(p helpers.Progress) {
+				if p.Streams != 1 {
+					t.Errorf("Streams = %d, want 1", p.Streams)
+				}
+				if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+					phases = append(phases, p.Phase)
+				}
+			},
+		})
+		return phases, err
+	}
+	t.Run("done", func(t *testing.T) {
+		got, err := phasesOf(t, startServer(t, conformance.ServerOptions{}), context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []helpers.Phase{helpers.PhaseCreating, helpers.PhaseSending, helpers.PhaseCompleting, helpers.PhaseDone}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("phases %v, want %v", got, want)
+		}
+	})
+	t.Run("failed", func(t *testing.T) {
+		got, err := phasesOf(t, startServer(t, conformance.ServerOptions{}, failPartsAfter(1)), context.Background())
+		if err == nil {
+			t.Fatal("the upload succeeded; want the refused part to fail it")
+		}
+		want := []helpers.Phase{helpers.PhaseCreating, helpers.PhaseSending, helpers.PhaseFailed}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("phases %v, want %v", got, want)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		got, err := phasesOf(t, startServer(t, conformance.ServerOptions{}), ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if len(got) == 0 || got[len(got)-1] != helpers.PhaseCancelled {
+			t.Errorf("phases %v, want the last to be cancelled", got)
+		}
+	})
+}
