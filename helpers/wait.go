@@ -58,11 +58,11 @@ type WaitTimeoutError struct {
 	// Timeout is the bound that was reached.
 	Timeout time.Duration
 	// Status is the File's status at the last poll (empty if no poll succeeded).
-	Status generated.OpenAIFileStatus
+	Status string
 }
 
 func (e *WaitTimeoutError) Error() string {
-	status := string(e.Status)
+	status := e.Status
 	if status == "" {
 		status = "unknown"
 	}
@@ -83,6 +83,8 @@ var errWaitTimedOut = errors.New("wait timed out")
 // when opts.Timeout passes first, the context's error when ctx ends first, and an *[APIError]
 // when a poll is refused (a 404 once the File is deleted). Statuses other than "processed" and
 // "error" ("uploaded", or one this SDK does not know) mean the File is still being processed.
+// (OpenAI's document marks the File's status deprecated, yet it is what waitForProcessing in
+// OpenAI's own SDKs polls, and the only sign of processing the API gives.)
 func (c *Client) WaitForProcessing(ctx context.Context, fileID string, opts WaitOptions) (*generated.OpenAIFile, error) {
 	if strings.TrimSpace(fileID) == "" {
 		return nil, inputErrorf("fileID", "must not be empty")
@@ -94,7 +96,7 @@ func (c *Client) WaitForProcessing(ctx context.Context, fileID string, opts Wait
 		wctx, cancel = context.WithTimeoutCause(ctx, opts.Timeout, errWaitTimedOut)
 		defer cancel()
 	}
-	var last generated.OpenAIFileStatus
+	var last string
 	delay := time.Duration(0)
 	for {
 		if err := sleep(wctx, delay); err != nil {
@@ -107,7 +109,7 @@ func (c *Client) WaitForProcessing(ctx context.Context, fileID string, opts Wait
 			}
 			return nil, fmt.Errorf("waiting for file %s: %w", fileID, err)
 		}
-		last = file.Status
+		last = string(file.Status)
 		if opts.OnPoll != nil {
 			opts.OnPoll(file)
 		}
@@ -149,7 +151,7 @@ func nextPollDelay(prev, first, max time.Duration) time.Duration {
 }
 
 // waitEnded says why a wait stopped early: its own timeout, or the caller's context.
-func waitEnded(ctx, wctx context.Context, fileID string, timeout time.Duration, last generated.OpenAIFileStatus) error {
+func waitEnded(ctx, wctx context.Context, fileID string, timeout time.Duration, last string) error {
 	if ctx.Err() == nil && errors.Is(context.Cause(wctx), errWaitTimedOut) {
 		return &WaitTimeoutError{FileID: fileID, Timeout: timeout, Status: last}
 	}

@@ -91,9 +91,9 @@ var fastPolls = helpers.WaitOptions{PollInterval: time.Millisecond, MaxPollInter
 func TestWaitForProcessingReturnsTheProcessedFile(t *testing.T) {
 	script := &statusScript{statuses: []string{"uploaded", "uploaded", "uploaded", "processed"}}
 	c, id := waitFixture(t, script)
-	var seen []generated.OpenAIFileStatus
+	var seen []string
 	opts := fastPolls
-	opts.OnPoll = func(f *generated.OpenAIFile) { seen = append(seen, f.Status) }
+	opts.OnPoll = func(f *generated.OpenAIFile) { seen = append(seen, string(f.Status)) }
 	f, err := c.WaitForProcessing(context.Background(), id, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -101,21 +101,13 @@ func TestWaitForProcessingReturnsTheProcessedFile(t *testing.T) {
 	if f.ID != id || f.Status != generated.OpenAIFileStatusProcessed {
 		t.Errorf("got %+v, want file %s processed", f, id)
 	}
-	want := []generated.OpenAIFileStatus{"uploaded", "uploaded", "uploaded", "processed"}
-	if strings.Join(statusStrings(seen), ",") != strings.Join(statusStrings(want), ",") {
+	want := []string{"uploaded", "uploaded", "uploaded", "processed"}
+	if strings.Join(seen, ",") != strings.Join(want, ",") {
 		t.Errorf("OnPoll saw %v, want %v", seen, want)
 	}
 	if n := script.count(id); n != 4 {
 		t.Errorf("%d polls, want 4 (it stops at processed)", n)
 	}
-}
-
-func statusStrings(s []generated.OpenAIFileStatus) []string {
-	out := make([]string, len(s))
-	for i, v := range s {
-		out[i] = string(v)
-	}
-	return out
 }
 
 func TestWaitForProcessingReportsAFailedFile(t *testing.T) {
@@ -149,7 +141,7 @@ func TestWaitForProcessingTimesOut(t *testing.T) {
 	if !errors.As(err, &te) {
 		t.Fatalf("got %v, want a *WaitTimeoutError", err)
 	}
-	if te.FileID != id || te.Status != generated.OpenAIFileStatusUploaded || te.Timeout != opts.Timeout {
+	if te.FileID != id || te.Status != string(generated.OpenAIFileStatusUploaded) || te.Timeout != opts.Timeout {
 		t.Errorf("timeout error %+v", te)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,10 +24,11 @@ func (a *app) uploadsCommand() *cli.Command {
 		Usage: "create, complete or cancel an Upload (one request each; see upload for the whole chunked upload)",
 		Commands: []*cli.Command{
 			{
-				Name:  "create",
-				Usage: "create an Upload (status pending, expires in an hour) that accepts parts",
+				Name:        "create",
+				Usage:       "create an Upload (status pending, expires in an hour) that accepts parts",
+				Description: "--bytes is " + sizeHelp,
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "bytes", Usage: "number of bytes in the file (at most 8 GB) (required)"},
+					&cli.StringFlag{Name: "bytes", Usage: "size of the file, at most 8GiB, for example 2147483648 or 2GiB (required)"},
 					&cli.StringFlag{Name: "filename", Usage: "name of the file (required)"},
 					&cli.StringFlag{Name: "mime-type", Usage: "MIME type of the file (required)"},
 					&cli.StringFlag{Name: "purpose", Usage: "assistants, batch, fine-tune, vision, user_data or evals (required)"},
@@ -62,7 +64,7 @@ func (a *app) partsCommand() *cli.Command {
 		Usage: "add a part to an Upload",
 		Commands: []*cli.Command{{
 			Name:      "create",
-			Usage:     "send one part (at most 64 MB), streamed from a file or stdin; prints the part",
+			Usage:     "send one part (at most 64MiB), streamed from a file or stdin; prints the part",
 			ArgsUsage: "[UPLOAD_ID]",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "upload-id", Usage: "the Upload's id (or the first argument)"},
@@ -81,7 +83,7 @@ func (a *app) filesCommand() *cli.Command {
 		Commands: []*cli.Command{
 			{
 				Name:  "create",
-				Usage: "upload a file of up to 512 MB in one request, streamed; prints the File",
+				Usage: "upload a file of up to 512MiB in one request, streamed; prints the File",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "file", Usage: "the file: a path, @path, or - for stdin (required)", TakesFile: true},
 					&cli.StringFlag{Name: "purpose", Usage: "assistants, batch, fine-tune, vision, user_data or evals (required)"},
@@ -92,12 +94,13 @@ func (a *app) filesCommand() *cli.Command {
 			},
 			{
 				Name:  "list",
-				Usage: "list files, newest first",
+				Usage: "list files, newest first: one page, or with --all every page",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "purpose", Usage: "only files with this purpose"},
-					&cli.Int64Flag{Name: "limit", Usage: "at most this many, 1..10000 (default 10000)"},
-					&cli.StringFlag{Name: "order", Usage: "asc or desc by creation time (default desc)"},
-					&cli.StringFlag{Name: "after", Usage: "the last file id of the previous page"},
+					&cli.Int64Flag{Name: "limit", Usage: "files per page, 1..10000 (default: the API's, 10000)", HideDefault: true},
+					&cli.StringFlag{Name: "order", Usage: "asc or desc by creation time (default: desc)"},
+					&cli.StringFlag{Name: "after", Usage: "start after this file id (the last_id of the previous page)"},
+					&cli.BoolFlag{Name: "all", Usage: "follow the pages (has_more, after) and print every file in one list"},
 				},
 				Action: a.filesList,
 			},
@@ -113,6 +116,7 @@ func (a *app) filesCommand() *cli.Command {
 				},
 				Action: a.filesContent,
 			},
+			a.filesWaitCommand(idFlag),
 		},
 	}
 }
@@ -137,12 +141,21 @@ func idFrom(cmd *cli.Command, flag string) (string, error) {
 		id = cmd.Args().First()
 	}
 	if cmd.Args().Len() > 1 || (id != "" && cmd.String(flag) != "" && cmd.Args().Present()) {
-		return "", usagef("unexpected arguments %q", cmd.Args().Slice())
+		return "", usagef("unexpected arguments %s: give the id once, as --%s or as the only argument", quoteArgs(cmd.Args().Slice()), flag)
 	}
 	if strings.TrimSpace(id) == "" {
 		return "", usagef("--%s is required", flag)
 	}
 	return id, nil
+}
+
+// quoteArgs writes arguments for a message: "a", "b".
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return strings.Join(q, ", ")
 }
 
 func required(cmd *cli.Command, flags ...string) error {
@@ -165,9 +178,12 @@ func (a *app) uploadsCreate(ctx context.Context, cmd *cli.Command) error {
 	if err := required(cmd, "bytes", "filename", "mime-type", "purpose"); err != nil {
 		return err
 	}
-	n, err := parseInt(cmd.String("bytes"))
-	if err != nil || n < 0 || n > helpers.MaxUploadSize {
-		return usagef("--bytes must be an integer from 0 to %d (8 GB), got %q", int64(helpers.MaxUploadSize), cmd.String("bytes"))
+	n, err := parseSize(cmd.String("bytes"))
+	if err != nil {
+		return usagef("--bytes: %v", err)
+	}
+	if n > helpers.MaxUploadSize {
+		return usagef("--bytes must be at most 8GiB (%d bytes), got %q", int64(helpers.MaxUploadSize), cmd.String("bytes"))
 	}
 	if err := checkPurpose(cmd.String("purpose")); err != nil {
 		return err
@@ -220,7 +236,7 @@ func (a *app) fileInput(flag, value string) (io.ReadCloser, int64, string, error
 	path := strings.TrimPrefix(value, "@")
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, "", usagef("--%s: %v", flag, err)
+		return nil, 0, "", usagef("--%s: %s", flag, fileProblem(err))
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
@@ -299,7 +315,7 @@ func (a *app) filesCreate(ctx context.Context, cmd *cli.Command) error {
 		return usagef("--filename is required when --file is - (stdin)")
 	}
 	if size > conformance.MaxFileBytes {
-		return usagef("--file: %d bytes is above the %d-byte (512 MB) limit of files create; use upload", size, int64(conformance.MaxFileBytes))
+		return usagef("--file: %d bytes is above the %d-byte (512MiB) limit of files create; use upload", size, int64(conformance.MaxFileBytes))
 	}
 	var body io.Reader = file
 	if size < 0 {
@@ -332,6 +348,11 @@ func (a *app) filesList(ctx context.Context, cmd *cli.Command) error {
 	if v := cmd.String("after"); v != "" {
 		params.After = &v
 	}
+	if cmd.Bool("all") {
+		return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.ListFilesResponse, error) {
+			return listAll(ctx, c, params)
+		})
+	}
 	return callAndPrint(ctx, a, cmd, func(ctx context.Context, c *helpers.Client) (*generated.ListFilesResponse, error) {
 		return c.ListFiles(ctx, params)
 	})
@@ -358,7 +379,7 @@ func (a *app) filesDelete(ctx context.Context, cmd *cli.Command) error {
 }
 
 // filesContent streams a File's bytes to stdout or --output (written to a temporary file beside
-// it and renamed into place once complete).
+// it, made before the download starts, and renamed into place once complete).
 func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 	id, err := idFrom(cmd, "file-id")
 	if err != nil {
@@ -368,35 +389,36 @@ func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	var tmp *os.File
+	out := cmd.String("output")
+	if out != "" {
+		if info, err := os.Stat(out); err == nil && info.IsDir() {
+			return usagef("--output: %s is a directory; give a file path", out)
+		}
+		dir, base := splitPath(out)
+		if tmp, err = os.CreateTemp(dir, base+".part-*"); err != nil {
+			return usagef("--output: cannot write in %s: %v", dir, errors.Unwrap(err))
+		}
+		defer os.Remove(tmp.Name()) // a no-op after the rename
+		defer tmp.Close()
+	}
 	body, err := c.DownloadFile(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	out := cmd.String("output")
-	if out == "" {
+	if tmp == nil {
 		_, err = io.Copy(a.stdout, body)
 		return err
 	}
-	return writeAtomically(out, body)
-}
-
-func writeAtomically(path string, r io.Reader) error {
-	dir, base := splitPath(path)
-	tmp, err := os.CreateTemp(dir, base+".part-*")
-	if err != nil {
-		return usagef("--output: %v", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := io.Copy(tmp, r); err != nil {
-		tmp.Close()
+	if _, err := io.Copy(tmp, body); err != nil {
 		return fmt.Errorf("downloading: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return usagef("--output: %v", err)
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("--output: %s", fileProblem(err))
 	}
 	return nil
 }
@@ -407,4 +429,21 @@ func splitPath(path string) (string, string) {
 		return ".", path
 	}
 	return path[:i+1], path[i+1:]
+}
+
+// listAll lists every page and returns one list holding every file, shaped as a page (has_more
+// false), so that what reads one page reads it.
+func listAll(ctx context.Context, c *helpers.Client, params *generated.ListFilesParams) (*generated.ListFilesResponse, error) {
+	all := &generated.ListFilesResponse{Object: generated.ListFilesResponseObjectList, Data: []generated.OpenAIFile{}}
+	for f, err := range c.ListAllFiles(ctx, params) {
+		if err != nil {
+			return nil, err
+		}
+		all.Data = append(all.Data, f)
+	}
+	if n := len(all.Data); n > 0 {
+		first, last := all.Data[0].ID, all.Data[n-1].ID
+		all.FirstID, all.LastID = &first, &last
+	}
+	return all, nil
 }

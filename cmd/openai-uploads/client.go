@@ -27,7 +27,7 @@ func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
 	}
 	c, err := helpers.NewClient(opts)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, failure(err)
 	}
 	return c, nil
 }

@@ -180,7 +180,7 @@ func TestDemo(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"bytes:   3145728", "parts:   3 of 1.0 MiB", "seconds:", "MB/s:", "md5:     ok"} {
+	for _, want := range []string{"bytes:   3145728", "parts:   3 of 1.00 MiB", "seconds:", "MB/s:", "md5:     ok"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}

@@ -32,8 +32,8 @@ func (a *app) demoCommand() *cli.Command {
 		Usage:     "upload a file through the embedded reference server on 127.0.0.1 and check it came back intact (no key, no network)",
 		ArgsUsage: "[PATH] (default: a generated sample JSONL file of --size bytes)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "size", Value: "256MiB", Usage: "size of the generated sample (when no PATH is given)"},
-			&cli.StringFlag{Name: "part-size", Value: "64MiB", Usage: "bytes per part, at most 64MiB"},
+			&cli.StringFlag{Name: "size", Value: "256MiB", Usage: "size of the generated sample (when no PATH is given), a size such as 1GiB or 500MB"},
+			&cli.StringFlag{Name: "part-size", Value: "64MiB", Usage: "bytes per part, a size of at most 64MiB"},
 			&cli.IntFlag{Name: "concurrency", Value: helpers.DefaultConcurrency, Usage: "parts in flight"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"},
 		},
@@ -46,7 +46,10 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 		return usagef("demo takes at most one PATH, got %d arguments", cmd.Args().Len())
 	}
 	partSize, err := parseSize(cmd.String("part-size"))
-	if err != nil || partSize < 1 || partSize > helpers.MaxPartSize {
+	if err != nil {
+		return usagef("--part-size: %v", err)
+	}
+	if partSize < 1 || partSize > helpers.MaxPartSize {
 		return usagef("--part-size must be between 1 byte and 64MiB, got %q", cmd.String("part-size"))
 	}
 	if c := cmd.Int("concurrency"); c < 1 || c > helpers.MaxConcurrency {
@@ -63,8 +66,11 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	var wantMD5 string
 	if path == "" {
 		size, err := parseSize(cmd.String("size"))
-		if err != nil || size < demoMinSize || size > helpers.MaxUploadSize {
-			return usagef("--size must be between %d bytes and 8 GB, got %q", demoMinSize, cmd.String("size"))
+		if err != nil {
+			return usagef("--size: %v", err)
+		}
+		if size < demoMinSize || size > helpers.MaxUploadSize {
+			return usagef("--size must be between %d bytes and 8GiB, got %q", demoMinSize, cmd.String("size"))
 		}
 		path = filepath.Join(dir, "sample.jsonl")
 		fmt.Fprintf(a.stderr, "demo: writing a %s sample JSONL file\n", humanBytes(size))
@@ -72,7 +78,7 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 	} else if _, err := os.Stat(path); err != nil {
-		return usagef("PATH: %v", err)
+		return usagef("PATH: %s", fileProblem(err))
 	}
 
 	srv, err := conformance.Start(conformance.ServerOptions{Storage: conformance.DiskStorage, StorageDir: filepath.Join(dir, "server")})
@@ -86,14 +92,14 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	view := a.newProgressView(cmd.Bool("quiet"), "demo upload")
+	view := a.newProgressView(cmd.Bool("quiet"), filepath.Base(path))
 	start := time.Now()
 	up, err := c.UploadFile(ctx, path, helpers.UploadOptions{
 		Purpose: "fine-tune", MIMEType: "application/jsonl", PartSize: partSize, Concurrency: cmd.Int("concurrency"),
-		Progress: view.update,
+		Progress: view.update, Notify: view.notice,
 	})
 	elapsed := time.Since(start)
-	view.finish(err == nil)
+	view.finish(err)
 	if err != nil {
 		return failure(err)
 	}

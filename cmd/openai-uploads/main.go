@@ -5,14 +5,17 @@
 //
 //	openai-uploads [global flags] <command> [flags]
 //
-// Commands: upload (chunked, parallel, resumable), uploads create|complete|cancel,
-// uploads:parts create, files create|list|retrieve|delete|content, serve, demo.
+// Commands: upload (chunked, parallel, resumable, with a progress bar and --wait), uploads
+// create|complete|cancel, uploads:parts create, files create|list|retrieve|delete|content|wait,
+// serve, demo, version, completion bash|zsh|fish|pwsh.
 // Global flags (accepted before or after the command): --api-key ($OPENAI_API_KEY),
 // --base-url ($OPENAI_BASE_URL), --organization ($OPENAI_ORG_ID), --project
-// ($OPENAI_PROJECT_ID), --format json|pretty, --debug.
+// ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --version.
 //
-// Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (a
-// missing or bad flag, an unreadable file).
+// Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (an
+// unknown command or flag, a missing or bad flag, an unreadable file); 130 interrupted by SIGINT
+// (Ctrl-C) and 143 by SIGTERM, after the Upload under way was cancelled or, with --checkpoint,
+// left resumable. A second Ctrl-C exits at once.
 package main
 
 import (
@@ -23,16 +26,25 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v3"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := <-signals
+		cancel(interrupted{first})
+		// A second signal: the user does not want to wait for the Upload to be cancelled.
+		again := <-signals
+		fmt.Fprintf(os.Stderr, "\nopenai-uploads: %s again: exiting without waiting; an Upload under way stays pending until it expires\n", signalName(again))
+		os.Exit(exitCodeOf(again))
+	}()
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
-	stop()
 	os.Exit(code)
 }
 
@@ -41,7 +53,34 @@ const (
 	exitOK    = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitSignal plus the signal's number is the exit code of a command a signal stopped
+	// (130 for SIGINT, 143 for SIGTERM), as shells report it.
+	exitSignal = 128
 )
+
+// interrupted is the cause of the command's context when a signal arrived. It is a
+// context.Canceled, so errors.Is(err, context.Canceled) holds for what it stopped.
+type interrupted struct{ sig os.Signal }
+
+func (e interrupted) Error() string { return "interrupted by " + signalName(e.sig) }
+func (e interrupted) Unwrap() error { return context.Canceled }
+
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT (Ctrl-C)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+func exitCodeOf(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return exitSignal + int(s)
+	}
+	return exitFail
+}
 
 // usageError is a mistake in the command line: exit code 2.
 type usageError struct{ err error }
@@ -50,8 +89,14 @@ func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
+	if recordUsage != nil {
+		recordUsage(format)
+	}
 	return usageError{fmt.Errorf(format, args...)}
 }
+
+// recordUsage, when set (by tests), is told of the format of every usage error made.
+var recordUsage func(format string)
 
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -59,14 +104,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
-	// Progress, notices and --debug lines reach stderr from several goroutines.
-	a.stderrTerminal = isTerminal(a.stderr)
-	a.stderr = &lockedWriter{w: a.stderr}
+	// Progress, notices and --debug lines reach stderr from several goroutines: the console
+	// serializes them and keeps them clear of the progress lines.
+	a.console = newConsole(a.stderr, a.terminalWidth)
+	a.stderr = a.console
 	err := a.command().Run(ctx, args)
+	if err == nil {
+		err = a.late
+	}
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(a.stderr, "openai-uploads:", err)
+	a.console.println("openai-uploads: " + speakCLI(err.Error()))
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		return exitCodeOf(sig.sig)
+	}
 	if errors.As(err, new(usageError)) {
 		return exitUsage
 	}
@@ -77,29 +130,39 @@ func (a *app) run(ctx context.Context, args []string) int {
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	console        *console
+	// late is a usage error urfave/cli could only report after the command ran (see
+	// setConventions).
+	late error
 	// httpClient, when set, sends the API requests (tests put a validating transport here).
 	httpClient *http.Client
-	// forceBar shows the progress bar even when stderr is not a terminal (tests).
-	forceBar bool
-	// stderrTerminal: stderr is a terminal (read before stderr is wrapped).
-	stderrTerminal bool
+	// terminalWidth, when set, says stderr is a terminal of that many columns (tests); otherwise
+	// the console asks the terminal (golang.org/x/term) when stderr is one.
+	terminalWidth func() int
+	// pollInterval, when set, is the interval between polls of a wait (tests); 0 means the
+	// helpers' defaults.
+	pollInterval time.Duration
 }
 
 func (a *app) command() *cli.Command {
 	root := &cli.Command{
-		Name:      "openai-uploads",
-		Usage:     "move big files into OpenAI through the Uploads, Parts and Files API",
+		Name:    "openai-uploads",
+		Usage:   "move big files into OpenAI through the Uploads, Parts and Files API",
+		Version: version(),
+		Description: "Sizes (--part-size, --size, --bytes, --bandwidth, --memory-limit) are " + sizeHelp + "\n\n" +
+			"Exit codes: 0 success, 1 the operation failed, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated.\n" +
+			"Shell completion: source <(openai-uploads completion bash), or zsh, fish, pwsh.",
 		Reader:    a.stdin,
 		Writer:    a.stdout,
 		ErrWriter: a.stderr,
 		Flags:     globalFlags(),
 		// Errors are printed and mapped to exit codes by run, never by os.Exit in the library.
-		ExitErrHandler: func(context.Context, *cli.Command, error) {},
-		Action: func(ctx context.Context, cmd *cli.Command) error {
-			if cmd.Args().Present() {
-				return usagef("unknown command %q (see --help)", cmd.Args().First())
-			}
-			return cli.ShowAppHelp(cmd)
+		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
+		EnableShellCompletion: true,
+		ConfigureShellCompletionCommand: func(c *cli.Command) {
+			c.Hidden = false
+			c.Usage = "print a shell completion script: completion bash|zsh|fish|pwsh"
+			setConventions(c, &a.late)
 		},
 		Commands: []*cli.Command{
 			a.uploadCommand(),
@@ -108,21 +171,11 @@ func (a *app) command() *cli.Command {
 			a.filesCommand(),
 			a.serveCommand(),
 			a.demoCommand(),
+			a.versionCommand(),
 		},
 	}
-	setUsageErrors(root)
+	setConventions(root, &a.late)
 	return root
-}
-
-// setUsageErrors makes every command report a flag it cannot parse as a usageError (exit 2);
-// urfave/cli would otherwise print its own "Incorrect Usage" text.
-func setUsageErrors(cmd *cli.Command) {
-	cmd.OnUsageError = func(_ context.Context, _ *cli.Command, err error, _ bool) error {
-		return usageError{err}
-	}
-	for _, sub := range cmd.Commands {
-		setUsageErrors(sub)
-	}
 }
 
 // Global flags, persistent: accepted before or after the command.
@@ -150,16 +203,4 @@ func globalFlags() []cli.Flag {
 				return nil
 			}},
 	}
-}
-
-// lockedWriter serializes writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,168 +1,230 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"os"
+	"context"
+	"errors"
 	"sync"
 	"time"
-
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/openai-uploads/uploads/helpers"
 )
 
-// progressView shows an upload's progress; update is never called concurrently (the helper
-// promises it), finish once at the end.
+// progressView shows an upload's progress on stderr. update is called by the helpers (never
+// concurrently), notice with the helpers' notices, finish once with the upload's outcome. Nothing
+// is drawn before the first update, which the helpers make only once the inputs are valid, and
+// finish leaves exactly one line per upload saying how it ended (done, failed or cancelled).
+//
+// Notices that arrive once parts are being sent are held until the end: printed after the final
+// line when the upload succeeds, dropped when it fails with an *helpers.UploadError, whose message
+// says the same (what became of the Upload). Notices while the Upload is created (resuming,
+// starting afresh) are shown at once.
 type progressView interface {
 	update(p helpers.Progress)
-	finish(ok bool)
+	notice(msg string)
+	finish(err error)
 }
 
-// plainInterval is the most often plain progress lines are printed.
-const plainInterval = time.Second
+const (
+	// plainInterval is the most often a plain progress line is printed (stderr not a terminal).
+	plainInterval = time.Second
+	// redrawInterval is how often the terminal's progress line is redrawn (rate, ETA, elapsed
+	// time, and a new width after the terminal was resized).
+	redrawInterval = 150 * time.Millisecond
+)
 
-// newProgressView picks the view: none with --quiet, a bar when stderr is a terminal (or when
-// forced, for tests), plain lines otherwise.
+// newProgressView picks the view: none with --quiet, a line redrawn in place when stderr is a
+// terminal, plain lines at most once a second otherwise.
 func (a *app) newProgressView(quiet bool, label string) progressView {
 	switch {
 	case quiet:
-		return noProgress{}
-	case a.forceBar || a.stderrTerminal:
-		return newBarView(a.stderr, label)
+		return quietView{}
+	case a.console.terminal():
+		return &liveView{con: a.console, t: transfer{label: label}, now: time.Now}
 	default:
-		return &lineView{w: a.stderr, label: label, now: time.Now}
+		return &plainView{con: a.console, t: transfer{label: label}, now: time.Now}
 	}
 }
 
-// isTerminal reports whether w is a character device (a terminal), without a dependency.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
+type quietView struct{}
+
+func (quietView) update(helpers.Progress) {}
+func (quietView) notice(string)           {}
+func (quietView) finish(error)            {}
+
+// noticeGate holds notices for the views (see progressView).
+type noticeGate struct {
+	held []string
+}
+
+// hold reports whether msg is to be held, and holds it.
+func (g *noticeGate) hold(t *transfer, msg string) bool {
+	if !t.seen || t.p.Phase == helpers.PhaseCreating {
 		return false
 	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	g.held = append(g.held, msg)
+	return true
 }
 
-type noProgress struct{}
-
-func (noProgress) update(helpers.Progress) {}
-func (noProgress) finish(bool)             {}
-
-// barView is an mpb progress bar: bytes, rate, ETA and parts done.
-type barView struct {
-	p     *mpb.Progress
-	bar   *mpb.Bar
-	once  sync.Once
-	last  time.Time
-	parts string
-	mu    sync.Mutex // guards parts, read by the decorator from mpb's goroutine
+// release prints the held notices unless err says what they say.
+func (g *noticeGate) release(con *console, err error) {
+	var upErr *helpers.UploadError
+	if err != nil && errors.As(err, &upErr) {
+		return
+	}
+	for _, m := range g.held {
+		con.println(m)
+	}
 }
 
-func newBarView(w io.Writer, label string) *barView {
-	v := &barView{last: time.Now()}
-	v.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(120), mpb.WithAutoRefresh())
-	return v.withLabel(label)
+// settle makes sure the transfer ended in a final phase, from err if the helpers did not say.
+func settle(t *transfer, err error, now time.Time) {
+	if final(t.p.Phase) {
+		return
+	}
+	p := t.p
+	switch {
+	case err == nil:
+		p.Phase = helpers.PhaseDone
+	case errors.Is(err, context.Canceled):
+		p.Phase = helpers.PhaseCancelled
+	default:
+		p.Phase = helpers.PhaseFailed
+	}
+	t.observe(p, now)
 }
 
-func (v *barView) withLabel(label string) *barView {
-	v.parts = "parts 0/0"
-	partsDecor := decor.Any(func(decor.Statistics) string {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		return v.parts
-	}, decor.WCSyncSpaceR)
-	v.bar = v.p.AddBar(0, mpb.BarWidth(30),
-		mpb.PrependDecorators(
-			decor.Name(label, decor.WCSyncSpaceR),
-			partsDecor,
-			decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncSpaceR),
-		),
-		mpb.AppendDecorators(
-			decor.Percentage(decor.WCSyncSpace),
-			decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30, decor.WCSyncSpace),
-			decor.OnComplete(decor.EwmaETA(decor.ET_STYLE_GO, 30, decor.WCSyncSpace), "done"),
-		),
-	)
-	return v
+// liveView is the progress line on a terminal, redrawn in place at the terminal's width.
+type liveView struct {
+	con  *console
+	now  func() time.Time
+	mu   sync.Mutex // guards t and gate: updates and the redraw goroutine share them
+	t    transfer
+	gate noticeGate
+	loop *redrawLoop
+	last string // the line drawn last, not drawn again while it stays the same
 }
 
-func (v *barView) update(p helpers.Progress) {
-	v.once.Do(func() { v.bar.SetTotal(p.TotalBytes, false) })
+func (v *liveView) update(p helpers.Progress) {
 	v.mu.Lock()
-	v.parts = fmt.Sprintf("parts %d/%d", p.PartsDone, p.TotalParts)
+	first := !v.t.seen
+	changed := p.Phase != v.t.p.Phase
+	v.t.observe(p, v.now())
 	v.mu.Unlock()
-	now := time.Now()
-	v.bar.EwmaSetCurrent(p.BytesSent, now.Sub(v.last))
-	v.last = now
-}
-
-func (v *barView) finish(ok bool) {
-	if ok {
-		v.bar.SetTotal(-1, true)
-	} else {
-		v.bar.Abort(false)
+	if first {
+		v.loop = startRedraw(v.redraw)
 	}
-	v.p.Wait()
+	if changed && !final(p.Phase) {
+		v.redraw()
+	}
 }
 
-// lineView prints a plain progress line at most once per plainInterval, and a last one at the
-// end.
-type lineView struct {
-	w       io.Writer
-	label   string
-	now     func() time.Time
-	start   time.Time
-	printed time.Time
-	last    helpers.Progress
-	dirty   bool // last holds an update not printed yet
+// redrawLoop calls draw at once and then every redrawInterval until halted.
+type redrawLoop struct {
+	stop, done chan struct{}
 }
 
-func (v *lineView) update(p helpers.Progress) {
+func startRedraw(draw func()) *redrawLoop {
+	l := &redrawLoop{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		tick := time.NewTicker(redrawInterval)
+		defer tick.Stop()
+		for {
+			draw()
+			select {
+			case <-tick.C:
+			case <-l.stop:
+				return
+			}
+		}
+	}()
+	return l
+}
+
+// halt stops the loop and returns once no draw is under way.
+func (l *redrawLoop) halt() {
+	close(l.stop)
+	<-l.done
+}
+
+func (v *liveView) redraw() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if final(v.t.p.Phase) {
+		return // finish draws the last line
+	}
+	line := v.t.line(v.con.columns()-1, v.now())
+	if line == v.last {
+		return
+	}
+	v.last = line
+	v.con.show([]string{line})
+}
+
+func (v *liveView) notice(msg string) {
+	v.mu.Lock()
+	held := v.gate.hold(&v.t, msg)
+	v.mu.Unlock()
+	if !held {
+		v.con.println(msg)
+	}
+}
+
+func (v *liveView) finish(err error) {
+	if v.loop == nil { // never started: the helpers refused the inputs before any request
+		return
+	}
+	v.loop.halt()
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	now := v.now()
-	if v.start.IsZero() {
-		v.start = now
+	settle(&v.t, err, now)
+	v.con.finish([]string{v.t.finalLine(v.con.columns()-1, now)})
+	v.gate.release(v.con, err)
+}
+
+// plainView prints progress lines when stderr is not a terminal: at most one per plainInterval,
+// and one final line.
+type plainView struct {
+	mu      sync.Mutex // notices may come from another goroutine than updates
+	con     *console
+	now     func() time.Time
+	t       transfer
+	gate    noticeGate
+	printed time.Time
+}
+
+func (v *plainView) update(p helpers.Progress) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.now()
+	first := !v.t.seen
+	v.t.observe(p, now)
+	if final(p.Phase) {
+		return // finish prints the last line
 	}
-	v.last, v.dirty = p, true
-	if now.Sub(v.printed) >= plainInterval {
+	if first || now.Sub(v.printed) >= plainInterval {
 		v.printed = now
-		v.print(now)
+		v.con.println(v.t.plain(now))
 	}
 }
 
-func (v *lineView) print(now time.Time) {
-	v.dirty = false
-	p := v.last
-	pct := 0.0
-	if p.TotalBytes > 0 {
-		pct = 100 * float64(p.BytesSent) / float64(p.TotalBytes)
-	}
-	rate := ""
-	if d := now.Sub(v.start).Seconds(); d > 0 {
-		rate = fmt.Sprintf(", %s/s", humanBytes(int64(float64(p.BytesSent)/d)))
-	}
-	fmt.Fprintf(v.w, "%s %s: %s / %s (%.0f%%), parts %d/%d%s\n", v.label, p.UploadID,
-		humanBytes(p.BytesSent), humanBytes(p.TotalBytes), pct, p.PartsDone, p.TotalParts, rate)
-}
-
-func (v *lineView) finish(bool) {
-	if v.dirty {
-		v.print(v.now())
+func (v *plainView) notice(msg string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.gate.hold(&v.t, msg) {
+		v.con.println(msg)
 	}
 }
 
-// humanBytes formats a byte count in binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+func (v *plainView) finish(err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if !v.t.seen {
+		return
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	now := v.now()
+	settle(&v.t, err, now)
+	v.con.println(v.t.plain(now))
+	v.gate.release(v.con, err)
 }

@@ -125,20 +125,6 @@ func TestUploadCommandFromStdin(t *testing.T) {
 	}
 }
 
-func TestUploadCommandProgressBar(t *testing.T) {
-	srv := refServer(t, conformance.ServerOptions{})
-	a := validatingApp(t, "")
-	a.forceBar = true
-	r := runApp(t, context.Background(), a, "upload", tempFile(t, "a.jsonl", sample(1<<20)), "--purpose", "batch",
-		"--part-size", "256KiB", "--api-key", cliKey, "--base-url", srv.URL)
-	decodeUpload(t, r)
-	for _, want := range []string{"upload", "MiB", "100 %", "parts 4/4", "done"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("the bar on stderr lacks %q:\n%q", want, r.stderr)
-		}
-	}
-}
-
 func TestUploadCommandErrors(t *testing.T) {
 	srv := refServer(t, conformance.ServerOptions{APIKey: cliKey})
 	good := tempFile(t, "train.jsonl", sample(1000))
