@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,10 +15,10 @@ import (
 // is drawn before the first update, which the helpers make only once the inputs are valid, and
 // finish leaves exactly one line per upload saying how it ended (done, failed or cancelled).
 //
-// Notices that arrive once parts are being sent are held until the end: printed after the final
-// line when the upload succeeds, dropped when it fails with an *helpers.UploadError, whose message
-// says the same (what became of the Upload). Notices while the Upload is created (resuming,
-// starting afresh) are shown at once.
+// The helpers' notices are held: those made while the Upload was created (resuming, starting
+// afresh) are printed once parts are being sent, the others after the final line, except the
+// ones about an Upload whose fate the error already tells (an *helpers.UploadError names it):
+// the failure is said once.
 type progressView interface {
 	update(p helpers.Progress)
 	notice(msg string)
@@ -51,29 +52,39 @@ func (quietView) update(helpers.Progress) {}
 func (quietView) notice(string)           {}
 func (quietView) finish(error)            {}
 
-// noticeGate holds notices for the views (see progressView).
+// noticeGate holds the helpers' notices (see progressView).
 type noticeGate struct {
 	held []string
 }
 
-// hold reports whether msg is to be held, and holds it.
-func (g *noticeGate) hold(t *transfer, msg string) bool {
-	if !t.seen || t.p.Phase == helpers.PhaseCreating {
-		return false
-	}
-	g.held = append(g.held, msg)
-	return true
-}
+// hold holds msg.
+func (g *noticeGate) hold(msg string) { g.held = append(g.held, msg) }
 
-// release prints the held notices unless err says what they say.
-func (g *noticeGate) release(con *console, err error) {
-	var upErr *helpers.UploadError
-	if err != nil && errors.As(err, &upErr) {
+// started prints what was held while the Upload was created, once parts are being sent.
+func (g *noticeGate) started(t *transfer, con *console) {
+	if !t.seen || t.p.Phase == helpers.PhaseCreating || final(t.p.Phase) {
 		return
 	}
 	for _, m := range g.held {
 		con.println(m)
 	}
+	g.held = nil
+}
+
+// release prints the held notices at the end, but for those about an Upload the error already
+// tells the fate of.
+func (g *noticeGate) release(con *console, err error) {
+	var upErr *helpers.UploadError
+	told := ""
+	if err != nil && errors.As(err, &upErr) {
+		told = upErr.UploadID
+	}
+	for _, m := range g.held {
+		if told == "" || !strings.Contains(m, told) {
+			con.println(m)
+		}
+	}
+	g.held = nil
 }
 
 // settle makes sure the transfer ended in a final phase, from err if the helpers did not say.
@@ -109,6 +120,7 @@ func (v *liveView) update(p helpers.Progress) {
 	first := !v.t.seen
 	changed := p.Phase != v.t.p.Phase
 	v.t.observe(p, v.now())
+	v.gate.started(&v.t, v.con)
 	v.mu.Unlock()
 	if first {
 		v.loop = startRedraw(v.redraw)
@@ -163,15 +175,13 @@ func (v *liveView) redraw() {
 
 func (v *liveView) notice(msg string) {
 	v.mu.Lock()
-	held := v.gate.hold(&v.t, msg)
-	v.mu.Unlock()
-	if !held {
-		v.con.println(msg)
-	}
+	defer v.mu.Unlock()
+	v.gate.hold(msg)
 }
 
 func (v *liveView) finish(err error) {
 	if v.loop == nil { // never started: the helpers refused the inputs before any request
+		v.gate.release(v.con, err)
 		return
 	}
 	v.loop.halt()
@@ -203,6 +213,7 @@ func (v *plainView) update(p helpers.Progress) {
 	if final(p.Phase) {
 		return // finish prints the last line
 	}
+	v.gate.started(&v.t, v.con)
 	if first || now.Sub(v.printed) >= plainInterval {
 		v.printed = now
 		v.con.println(v.t.plain(now))
@@ -212,15 +223,14 @@ func (v *plainView) update(p helpers.Progress) {
 func (v *plainView) notice(msg string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if !v.gate.hold(&v.t, msg) {
-		v.con.println(msg)
-	}
+	v.gate.hold(msg)
 }
 
 func (v *plainView) finish(err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.t.seen {
+		v.gate.release(v.con, err)
 		return
 	}
 	now := v.now()

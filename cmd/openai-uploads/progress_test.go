@@ -91,7 +91,7 @@ func TestProgressLineAt80And40(t *testing.T) {
 	}
 	now := start.Add(10 * time.Second)
 	wide, narrow := tr.line(79, now), tr.line(39, now)
-	for _, want := range []string{"train.jsonl", "sending", "[", "40%", "80.0/200 MiB", "8.00 MiB/s", "ETA 15s", "2 retries"} {
+	for _, want := range []string{"train.jsonl", "[", "40%", "80.0/200 MiB", "8.00 MiB/s", "ETA 15s", "2 retries"} {
 		if !strings.Contains(wide, want) {
 			t.Errorf("80 columns: %q lacks %q", wide, want)
 		}
@@ -100,6 +100,10 @@ func TestProgressLineAt80And40(t *testing.T) {
 		if !strings.Contains(narrow, want) {
 			t.Errorf("40 columns: %q lacks %q", narrow, want)
 		}
+	}
+	tr.p.Retries = 0
+	if line := tr.line(79, now); !strings.Contains(line, "train.jsonl sending [") {
+		t.Errorf("80 columns, no retries: %q does not say sending", line)
 	}
 	t.Logf("80: %s", wide)
 	t.Logf("40: %s", narrow)
@@ -209,9 +213,9 @@ func TestProgressFinalLineOnFailure(t *testing.T) {
 		t.Run(fmt.Sprintf("terminal=%v", terminal), func(t *testing.T) {
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			before := len(srv.Uploads())
+			before, partsBefore := len(srv.Uploads()), srv.Stats().PartsStored
 			go func() {
-				for len(srv.Uploads()) == before || srv.Stats().PartsStored == 0 {
+				for len(srv.Uploads()) == before || srv.Stats().PartsStored == partsBefore {
 					if ctx.Err() != nil {
 						return
 					}
@@ -265,6 +269,7 @@ func TestPlainProgressAtMostOncePerSecond(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 0)
 	v := &plainView{con: con, t: transfer{label: "a.jsonl"}, now: func() time.Time { return clock }}
 	v.update(helpers.Progress{Phase: helpers.PhaseCreating, TotalBytes: 100 << 20, TotalParts: 100, Streams: 4})
+	v.notice("resuming upload upload_x from checkpoint c: 3 of 100 parts already sent")
 	for i := 1; i <= 100; i++ {
 		clock = clock.Add(100 * time.Millisecond) // ten updates a second, for ten seconds
 		v.update(helpers.Progress{Phase: helpers.PhaseSending, UploadID: "upload_x", BytesSent: int64(i) << 20, TotalBytes: 100 << 20, PartsDone: i, TotalParts: 100, Streams: 4})
@@ -273,8 +278,11 @@ func TestPlainProgressAtMostOncePerSecond(t *testing.T) {
 	v.update(helpers.Progress{Phase: helpers.PhaseDone, UploadID: "upload_x", BytesSent: 100 << 20, TotalBytes: 100 << 20, PartsDone: 100, TotalParts: 100, Streams: 4})
 	v.finish(nil)
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 1+10+1+1 { // creating, one a second for 10 s, done, the notice
-		t.Errorf("%d lines, want 13:\n%s", len(lines), buf.String())
+	if len(lines) != 1+1+10+1+1 { // creating, the resume notice, one a second for 10 s, done, the notice
+		t.Errorf("%d lines, want 14:\n%s", len(lines), buf.String())
+	}
+	if !strings.HasPrefix(lines[1], "resuming upload") || !strings.Contains(lines[2], "sending") {
+		t.Errorf("the notice made while creating is not shown when sending starts:\n%s", buf.String())
 	}
 	if !strings.HasPrefix(lines[len(lines)-2], "a.jsonl: done, 100 MiB in 10s") || lines[len(lines)-1] != "a notice held until the end" {
 		t.Errorf("the last lines are %q", lines[len(lines)-2:])
@@ -283,7 +291,18 @@ func TestPlainProgressAtMostOncePerSecond(t *testing.T) {
 		t.Errorf("escape sequences without a terminal: %q", buf.String())
 	}
 
-	// A failure that says what became of the Upload: its notice is not repeated.
+	// A failure that says what became of the Upload: its notice is not repeated, even when it
+	// came while the Upload was created; other notices are kept.
+	buf.Reset()
+	v = &plainView{con: con, t: transfer{label: "a.jsonl"}, now: func() time.Time { return clock }}
+	v.update(helpers.Progress{Phase: helpers.PhaseCreating, TotalBytes: 10, TotalParts: 1})
+	v.notice("the file changed since checkpoint c; cancelling upload upload_old and starting a new one")
+	v.notice("upload upload_x failed and was cancelled")
+	v.update(helpers.Progress{Phase: helpers.PhaseCancelled, TotalBytes: 10, TotalParts: 1})
+	v.finish(&helpers.UploadError{UploadID: "upload_x", Cancelled: true, Err: context.Canceled})
+	if strings.Contains(buf.String(), "upload_x failed") || !strings.Contains(buf.String(), "upload_old and starting") || !strings.Contains(buf.String(), "a.jsonl: cancelled at") {
+		t.Errorf("output %q", buf.String())
+	}
 	buf.Reset()
 	v = &plainView{con: con, t: transfer{label: "a.jsonl"}, now: func() time.Time { return clock }}
 	v.update(helpers.Progress{Phase: helpers.PhaseSending, TotalBytes: 10, TotalParts: 1})

@@ -22,7 +22,10 @@ type transfer struct {
 	phaseSince time.Time
 	sendStart  time.Time
 	end        time.Time // when it reached done, failed or cancelled
-	samples    []rateSample
+	// mostSent is the most bytes ever sent: when an upload stops, the parts in flight are
+	// rewound out of BytesSent, yet the final line should say how far it got.
+	mostSent int64
+	samples  []rateSample
 }
 
 type rateSample struct {
@@ -59,6 +62,7 @@ func (t *transfer) observe(p helpers.Progress, now time.Time) {
 	if final(p.Phase) && t.end.IsZero() {
 		t.end = now
 	}
+	t.mostSent = max(t.mostSent, p.BytesSent)
 	t.p = p
 }
 
@@ -95,16 +99,28 @@ func (t *transfer) eta(now time.Time) (time.Duration, bool) {
 	return time.Duration(left / r * float64(time.Second)), true
 }
 
-func (t *transfer) percent() int {
-	if t.p.TotalBytes <= 0 {
+func (t *transfer) percent() int { return percentOf(t.p.BytesSent, t.p.TotalBytes) }
+
+func percentOf(n, total int64) int {
+	if total <= 0 {
 		return 0
 	}
-	return int(100 * t.p.BytesSent / t.p.TotalBytes)
+	return int(100 * n / total)
+}
+
+// stopped says how far a failed or cancelled transfer got: the most it sent, and the parts
+// done (which a resume keeps).
+func (t *transfer) stopped() (at, of, parts string) {
+	p := t.p
+	return fmt.Sprintf("at %d%%", percentOf(t.mostSent, p.TotalBytes)),
+		fmt.Sprintf("(%s of %s)", formatSize(t.mostSent), formatSize(p.TotalBytes)),
+		fmt.Sprintf("parts %d/%d done", p.PartsDone, p.TotalParts)
 }
 
 // piece is a part of a progress line. The line keeps pieces by priority (lowest first) while they
 // fit, and shows the kept ones in their order; alts are the piece's texts, longest first, of which
-// the longest that fits is used; a bar piece is the bar, which takes barMin columns or more.
+// the longest that fits is used; a bar piece is the bar, which takes barWidth(width) columns or
+// more.
 type piece struct {
 	alts []string
 	prio int
@@ -112,8 +128,11 @@ type piece struct {
 }
 
 const (
-	barMin = 12
-	barMax = 42
+	barMin = 10
+	// barShare: the bar takes at least a fifth of the line (up to 20 columns) before the
+	// least useful figures (parts, streams) are shown.
+	barShare = 5
+	barMax   = 42
 )
 
 func text(prio int, alts ...string) piece { return piece{alts: alts, prio: prio} }
@@ -123,6 +142,7 @@ func text(prio int, alts ...string) piece { return piece{alts: alts, prio: prio}
 // its longest text that fits; then the bar takes the columns left, up to barMax. Pieces of
 // priority 0 are always kept (the line is cut to width at the end).
 func layout(width int, pieces []piece, bar func(int) string) string {
+	least := min(max(barMin, width/barShare), 20)
 	order := make([]int, 0, len(pieces))
 	for i, p := range pieces {
 		if p.bar || (len(p.alts) > 0 && p.alts[0] != "") { // nothing to show: a rate during the warm-up, no retries
@@ -132,7 +152,7 @@ func layout(width int, pieces []piece, bar func(int) string) string {
 	sort.SliceStable(order, func(a, b int) bool { return pieces[order[a]].prio < pieces[order[b]].prio })
 	widthOf := func(i, alt int) int {
 		if pieces[i].bar {
-			return barMin
+			return least
 		}
 		return runewidth.StringWidth(pieces[i].alts[alt])
 	}
@@ -158,7 +178,7 @@ func layout(width int, pieces []piece, bar func(int) string) string {
 		switch {
 		case !kept[i]:
 		case p.bar:
-			parts = append(parts, bar(barMin+min(max(0, width-used), barMax-barMin)))
+			parts = append(parts, bar(least+min(max(0, width-used), barMax-least)))
 		default:
 			parts = append(parts, p.alts[chosen[i]])
 		}
@@ -198,12 +218,12 @@ func (t *transfer) line(width int, now time.Time) string {
 			name,
 			text(6, "sending"),
 			{bar: true, prio: 1},
-			text(1, fmt.Sprintf("%d%%", t.percent())),
+			text(1, fmt.Sprintf("%3d%%", t.percent())),
 			text(5, sizeOfTotal(p.BytesSent, p.TotalBytes)),
-			text(4, rateText(t, now)),
-			text(3, etaText(t, now)),
+			text(4, fmt.Sprintf("%10s", rateText(t, now))),
+			text(3, fmt.Sprintf("%-9s", etaText(t, now))),
 			retries,
-			text(7, fmt.Sprintf("parts %d/%d", p.PartsDone, p.TotalParts)),
+			text(7, fmt.Sprintf("parts %*d/%d", len(fmt.Sprint(p.TotalParts)), p.PartsDone, p.TotalParts)),
 			text(8, fmt.Sprintf("%d streams", p.Streams)),
 		}
 		return layout(width, pieces, func(w int) string { return barOf(w, p.BytesSent, p.TotalBytes) })
@@ -237,8 +257,8 @@ func (t *transfer) finalLine(width int, now time.Time) string {
 		if p.Phase == helpers.PhaseCancelled {
 			word = "cancelled"
 		}
-		return layout(width, []piece{name, text(0, word), text(1, fmt.Sprintf("at %d%%", t.percent())),
-			text(3, fmt.Sprintf("(%s of %s)", formatSize(p.BytesSent), formatSize(p.TotalBytes))),
+		at, of, parts := t.stopped()
+		return layout(width, []piece{name, text(0, word), text(1, at), text(3, of), text(4, parts),
 			text(2, afterRetries(p.Retries))}, nil)
 	}
 }
@@ -270,7 +290,8 @@ func (t *transfer) plain(now time.Time) string {
 		}
 		fmt.Fprintf(&b, ", parts %d/%d", p.PartsDone, p.TotalParts)
 	default: // failed or cancelled
-		fmt.Fprintf(&b, "%s at %d%% (%s of %s), parts %d/%d", p.Phase, t.percent(), formatSize(p.BytesSent), formatSize(p.TotalBytes), p.PartsDone, p.TotalParts)
+		at, of, parts := t.stopped()
+		fmt.Fprintf(&b, "%s %s %s, %s", p.Phase, at, of, parts)
 	}
 	if p.Retries > 0 {
 		fmt.Fprintf(&b, ", %s", retriesText(p.Retries))
@@ -285,13 +306,14 @@ func retriesPiece(prio, n int) piece {
 	return text(prio, retriesText(n))
 }
 
-// sizeOfTotal writes "80.0/200 MiB", or "512 KiB/1.00 GiB" when the units differ.
+// sizeOfTotal writes " 80.0/200 MiB", or "512 KiB/1.00 GiB" when the units differ, the
+// first number padded to four columns so that the line does not shift as it grows.
 func sizeOfTotal(done, total int64) string {
 	d, t := formatSize(done), formatSize(total)
 	if i, j := strings.LastIndexByte(d, ' '), strings.LastIndexByte(t, ' '); i > 0 && j > 0 && d[i:] == t[j:] {
-		return d[:i] + "/" + t
+		return fmt.Sprintf("%4s/%s", d[:i], t)
 	}
-	return d + "/" + t
+	return fmt.Sprintf("%8s/%s", d, t)
 }
 
 func retriesText(n int) string {
@@ -308,18 +330,19 @@ func afterRetries(n int) string {
 	return "after " + retriesText(n)
 }
 
+// rateText is the rate, or a placeholder of the same kind while it is not known yet.
 func rateText(t *transfer, now time.Time) string {
 	if r, ok := t.rate(now); ok {
 		return formatSize(int64(r)) + "/s"
 	}
-	return ""
+	return "-- B/s"
 }
 
 func etaText(t *transfer, now time.Time) string {
 	if d, ok := t.eta(now); ok {
 		return "ETA " + formatElapsed(d)
 	}
-	return ""
+	return "ETA --"
 }
 
 // formatElapsed writes a duration to the second: 9s, 1m05s, 2h03m.
