@@ -145,14 +145,15 @@ func TestHelpListsFlags(t *testing.T) {
 		args  []string
 		flags []string
 	}{
-		{[]string{"--help"}, []string{"--api-key", "--base-url", "--organization", "--project", "--format", "upload", "uploads", "uploads:parts", "files", "serve", "demo"}},
-		{[]string{"upload", "--help"}, []string{"--purpose", "--mime-type", "--filename", "--part-size", "--concurrency", "--no-md5", "--checkpoint", "--quiet", "--api-key", "--base-url"}},
+		{[]string{"--help"}, []string{"--api-key", "--base-url", "--organization", "--project", "--format", "upload", "uploads", "uploads:parts", "files", "serve", "demo", "version", "completion", "--version", "Exit codes", "64MB = 64M = 64000000"}},
+		{[]string{"upload", "--help"}, []string{"--purpose", "--mime-type", "--filename", "--part-size", "--concurrency", "--no-md5", "--checkpoint", "--quiet", "--wait", "--wait-timeout", "--max-retries", "--api-key", "--base-url", "KiB, MiB, GiB"}},
 		{[]string{"uploads", "create", "--help"}, []string{"--bytes", "--filename", "--mime-type", "--purpose", "--expires-after"}},
 		{[]string{"uploads", "complete", "--help"}, []string{"--upload-id", "--part-id", "--md5"}},
 		{[]string{"uploads", "cancel", "--help"}, []string{"--upload-id"}},
 		{[]string{"uploads:parts", "create", "--help"}, []string{"--upload-id", "--data"}},
 		{[]string{"files", "create", "--help"}, []string{"--file", "--purpose", "--expires-after"}},
-		{[]string{"files", "list", "--help"}, []string{"--purpose", "--limit", "--order", "--after"}},
+		{[]string{"files", "list", "--help"}, []string{"--purpose", "--limit", "--order", "--after", "--all"}},
+		{[]string{"files", "wait", "--help"}, []string{"--file-id", "--wait-timeout", "--quiet", "waitForProcessing"}},
 		{[]string{"files", "retrieve", "--help"}, []string{"--file-id"}},
 		{[]string{"files", "delete", "--help"}, []string{"--file-id"}},
 		{[]string{"files", "content", "--help"}, []string{"--file-id", "--output"}},
@@ -208,5 +209,26 @@ func TestSampleLinesHaveTheExactSize(t *testing.T) {
 				t.Fatalf("%d: line %d is not JSON: %q", size, i, line)
 			}
 		}
+	}
+}
+
+// TestHelpShowsOneDefault: no flag's help shows two defaults ("(default 10000) (default: 0)").
+func TestHelpShowsOneDefault(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"upload", "--help"}, {"uploads", "create", "--help"}, {"uploads", "complete", "--help"},
+		{"uploads:parts", "create", "--help"}, {"files", "create", "--help"}, {"files", "list", "--help"}, {"files", "wait", "--help"},
+		{"files", "content", "--help"}, {"serve", "--help"}, {"demo", "--help"}} {
+		r := runCLI(t, "", args...)
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.Count(line, "(default") > 1 {
+				t.Errorf("%v: %q shows two defaults", args, strings.TrimSpace(line))
+			}
+		}
+		if strings.Contains(r.stdout, "(default: 0)") && args[0] == "files" {
+			t.Errorf("%v shows a meaningless default of 0", args)
+		}
+	}
+	r := runCLI(t, "", "files", "list", "--help")
+	if !strings.Contains(r.stdout, "--limit int       files per page, 1..10000 (default: the API's, 10000)\n") {
+		t.Errorf("files list --help:\n%s", r.stdout)
 	}
 }

@@ -354,3 +354,23 @@ func TestConsoleAfterNarrowing(t *testing.T) {
 		t.Errorf("screen %q", got)
 	}
 }
+
+// TestDevNullIsNotATerminal: a character device that is not a terminal (/dev/null) gets plain
+// lines, not a redrawn line (term.IsTerminal asks the terminal, not the file mode).
+func TestDevNullIsNotATerminal(t *testing.T) {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if info, _ := f.Stat(); info.Mode()&os.ModeCharDevice == 0 {
+		t.Skip("/dev/null is not a character device here")
+	}
+	if newConsole(f, nil).terminal() {
+		t.Errorf("/dev/null is taken for a terminal")
+	}
+	a := &app{console: newConsole(f, nil)}
+	if _, ok := a.newProgressView(false, "a").(*plainView); !ok {
+		t.Errorf("the view for /dev/null is not plain lines")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -281,5 +283,58 @@ func TestSignalsExitCodes(t *testing.T) {
 				t.Errorf("the Upload is %q, want %q", newest.Status, tc.status)
 			}
 		})
+	}
+}
+
+// TestSecondCtrlCExitsAtOnce: a second SIGINT while the Upload is being cancelled (the cancel
+// request held by the server) ends the command at once, exit 130, saying the Upload stays pending.
+func TestSecondCtrlCExitsAtOnce(t *testing.T) {
+	api, err := conformance.NewServer(conformance.ServerOptions{Latency: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	cancelArrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/cancel") {
+			once.Do(func() { close(cancelArrived) })
+			<-release // held: the first Ctrl-C is waiting for it
+		}
+		api.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	defer close(release)
+
+	path := tempFile(t, "train.jsonl", sample(8<<20))
+	cmd := exec.Command(binary, "upload", path, "--purpose", "batch", "--part-size", "256KiB", "--concurrency", "1",
+		"--api-key", cliKey, "--base-url", ts.URL+"/v1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck // a no-op once it has exited
+	for api.Stats().PartsStored == 0 {
+		sleepBriefly()
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cancelArrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no cancel request after the first SIGINT")
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Fatalf("%v, want exit 130; stderr:\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "SIGINT (Ctrl-C) again: exiting without waiting") {
+		t.Errorf("stderr:\n%s", stderr.String())
 	}
 }
