@@ -85,8 +85,9 @@ func waitFixture(t *testing.T, script *statusScript) (*helpers.Client, string) {
 	return c, f.ID
 }
 
-// fastPolls polls every millisecond: the tests count polls, never time.
-var fastPolls = helpers.WaitOptions{PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond}
+// fastPolls polls every millisecond: the tests count polls, never time. The timeout only bounds
+// a broken wait, so that it fails instead of hanging.
+var fastPolls = helpers.WaitOptions{PollInterval: time.Millisecond, MaxPollInterval: time.Millisecond, Timeout: time.Minute}
 
 func TestWaitForProcessingReturnsTheProcessedFile(t *testing.T) {
 	script := &statusScript{statuses: []string{"uploaded", "uploaded", "uploaded", "processed"}}
