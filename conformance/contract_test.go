@@ -168,7 +168,7 @@ func TestContractServerErrors(t *testing.T) {
 	})
 
 	t.Run("part above 64 MiB is cut off", func(t *testing.T) {
-		up := createUpload(t, c, 1)
+		up := createUpload(t, c, 1<<30)
 		const size = 200 << 20
 		ct, body, src := oversizedForm("data", size)
 		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
@@ -181,6 +181,29 @@ func TestContractServerErrors(t *testing.T) {
 		}
 		if n := srv.UploadParts(up.ID); n != 0 {
 			t.Errorf("the Upload holds %d parts after the refusal", n)
+		}
+	})
+
+	t.Run("part above the Upload's bytes is cut off", func(t *testing.T) {
+		up := createUpload(t, c, 10)
+		const size = 20 << 20
+		ct, body, src := oversizedForm("data", size)
+		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
+		if err != nil {
+			t.Fatalf("the 400 did not arrive: %v", err)
+		}
+		check(t, resp.StatusCode(), resp.Body, 400, "data", "more than 10 bytes")
+		if e := errorOf(t, 400, resp.Body); !strings.Contains(e.Message, "past the 10 bytes it was created with") {
+			t.Errorf("message %q does not name the Upload's bytes", e.Message)
+		}
+		if read := src.read.Load(); read >= size {
+			t.Errorf("the client sent all %d bytes: the server read to the end instead of cutting off", read)
+		}
+		if n := srv.UploadParts(up.ID); n != 0 {
+			t.Errorf("the Upload holds %d parts after the refusal", n)
+		}
+		if st := srv.Stats(); st.StoredBytes != 0 {
+			t.Errorf("the server holds %d bytes after the refusal", st.StoredBytes)
 		}
 	})
 
@@ -242,7 +265,11 @@ func TestContractServerErrors(t *testing.T) {
 		up := createUpload(t, c, 6)
 		a := addPart(t, c, up.ID, []byte("abc")).JSON200.ID
 		b := addPart(t, c, up.ID, []byte("def")).JSON200.ID
-		extra := addPart(t, c, up.ID, []byte("zzz")).JSON200.ID
+		// The same bytes again (a client's retry after a lost answer) add nothing to the
+		// Upload's 6 bytes; new bytes past them are refused, naming both numbers.
+		extra := addPart(t, c, up.ID, []byte("abc")).JSON200.ID
+		over := addPart(t, c, up.ID, []byte("zz"))
+		check(t, over.StatusCode(), over.Body, 400, "data", "would take Upload '"+up.ID+"' to 8 bytes, past the 6 bytes it was created with")
 		other := createUpload(t, c, 3)
 		foreign := addPart(t, c, other.ID, []byte("xyz")).JSON200.ID
 
