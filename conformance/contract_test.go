@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -89,6 +90,35 @@ func TestContractWholeUpload(t *testing.T) {
 				t.Fatalf("cancel after complete: %v %d %s", err, cancel.StatusCode(), cancel.Body)
 			}
 		})
+	}
+}
+
+// TestServerSendsNullNotAbsent: the server and the spec agree on null versus absent: a pending
+// Upload's file, and a File's expires_at and status_details when it has none, are sent as null.
+func TestServerSendsNullNotAbsent(t *testing.T) {
+	srv := start(t, conformance.ServerOptions{})
+	c := validatingClient(t, srv.URL)
+	raw := func(body []byte) map[string]json.RawMessage {
+		t.Helper()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	resp, err := c.CreateUploadWithResponse(context.Background(), generated.CreateUploadRequest{Bytes: 1, Filename: "a", MimeType: "text/plain", Purpose: "assistants"})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatal(err)
+	}
+	if got, ok := raw(resp.Body)["file"]; !ok || string(got) != "null" {
+		t.Errorf("a pending Upload's file is %q (present %v), want null", got, ok)
+	}
+	f := createFile(t, c, "doc.pdf", []byte("%PDF"), "purpose", "assistants")
+	m := raw(f.Body)
+	for _, field := range []string{"expires_at", "status_details"} {
+		if got, ok := m[field]; !ok || string(got) != "null" {
+			t.Errorf("a File's %s is %q (present %v), want null", field, got, ok)
+		}
 	}
 }
 
