@@ -198,7 +198,7 @@ func TestShutdownEndsWhateverClientsDo(t *testing.T) {
 	go func() { done <- srv.Shutdown(ctx) }()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "1 connections still open") {
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "closed 1 connection(s) still open") {
 			t.Errorf("Shutdown: %v, want the deadline and the connection it closed", err)
 		}
 	case <-time.After(20 * time.Second): // a bound for a failing test

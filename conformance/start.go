@@ -114,7 +114,7 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		}
 		n := r.open.Load()
 		r.cancel()
-		return errors.Join(fmt.Errorf("conformance: %d connections still open when the shutdown's time was up were closed: %w", n, err), r.http.Close())
+		return errors.Join(fmt.Errorf("conformance: closed %d connection(s) still open when the shutdown's time was up: %w", n, err), r.http.Close())
 	})
 }
 
