@@ -16,6 +16,9 @@ type blobStore struct {
 	count   int64
 	readers map[string]int  // blob key → readers
 	doomed  map[string]blob // freed while read: removed when the last reader is done
+	// readersPeak is len(readers) at most since the map was made: a download of 10,000 parts
+	// grows it, and Go maps never shrink, so it is made anew once empty.
+	readersPeak int
 }
 
 func newBlobStore(st storage) *blobStore {
@@ -89,6 +92,7 @@ func (b *blobStore) pin(blobs []blob) {
 	for _, bl := range blobs {
 		b.readers[bl.key]++
 	}
+	b.readersPeak = max(b.readersPeak, len(b.readers))
 	b.mu.Unlock()
 }
 
@@ -106,6 +110,9 @@ func (b *blobStore) unpin(blobs []blob) {
 			b.count--
 			now = append(now, d)
 		}
+	}
+	if len(b.readers) == 0 && b.readersPeak > 64 {
+		b.readers, b.readersPeak = map[string]int{}, 0
 	}
 	b.mu.Unlock()
 	for _, bl := range now {

@@ -167,6 +167,7 @@ type memStorage struct {
 	limit int64
 	used  int64
 	blobs map[string][][]byte
+	peak  int // of len(blobs) since the map was built: it is rebuilt once most entries are gone
 }
 
 const memChunk = 1 << 20
@@ -226,6 +227,7 @@ func (w *memBlobWriter) commit() (blob, error) {
 	key := newKey()
 	w.m.mu.Lock()
 	w.m.blobs[key] = w.chunks
+	w.m.peak = max(w.m.peak, len(w.m.blobs))
 	w.m.mu.Unlock()
 	return blob{key: key, size: w.size}, nil
 }
@@ -269,6 +271,13 @@ func (m *memStorage) remove(b blob) {
 	}
 	delete(m.blobs, b.key)
 	m.used -= int64(len(chunks)) * memChunk
+	if m.peak >= 1024 && len(m.blobs)*4 <= m.peak { // Go maps never shrink
+		blobs := make(map[string][][]byte, len(m.blobs))
+		for k, v := range m.blobs {
+			blobs[k] = v
+		}
+		m.blobs, m.peak = blobs, len(blobs)
+	}
 }
 
 func (m *memStorage) close() error {

@@ -6,7 +6,10 @@
 //   - [Transport] is an http.RoundTripper that validates everything a client sends and receives,
 //     for contract tests of the generated client, of openai-go, or of any other Go client.
 //   - [Server] is a reference server with OpenAI's upload semantics and limits, plus fault
-//     injection; [Start] runs it on 127.0.0.1 for tests, benchmarks and the demo.
+//     injection; [Start] runs it on 127.0.0.1 for tests, benchmarks and the demo, and
+//     `openai-uploads serve` as a long-running local stand-in: Uploads and Files expire and are
+//     swept ([Server.Sweep]), state survives a restart with DiskStorage ([ServerOptions.StorageDir]),
+//     slow clients are cut off and a stop is bounded ([Running.Shutdown]).
 package conformance
 
 import (

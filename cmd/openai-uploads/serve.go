@@ -162,6 +162,9 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 		opts.Storage = conformance.DiskStorage
 	case "memory":
 		opts.Storage = conformance.MemoryStorage
+		if opts.StorageDir != "" {
+			return opts, usagef("--storage-dir needs --storage disk (memory storage keeps nothing)")
+		}
 	default:
 		return opts, usagef("--storage must be disk or memory, not %q", cmd.String("storage"))
 	}

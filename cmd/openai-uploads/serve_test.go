@@ -361,6 +361,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"serve", "--upload-ttl", "500ms"},
 		{"serve", "--retention", "0s"},
 		{"serve", "--sweep-interval", "-1s"},
+		{"serve", "--storage-dir", "/tmp/x", "--storage", "memory"},
 	} {
 		r := runCLIContext(t, canceled(), "", args...)
 		if r.code != exitUsage {
