@@ -8,6 +8,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/openai-uploads/uploads/generated"
 )
@@ -100,7 +101,7 @@ type boltJournal struct{ db *bolt.DB }
 func openBolt(dir string, durable bool) (*boltJournal, error) {
 	path := filepath.Join(dir, stateFile)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: stateLockWait, NoSync: !durable})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s is locked", ErrStorageLocked, path)
 	}
 	if err != nil {
@@ -160,7 +161,7 @@ func (t boltTx) putPart(uploadID string, p *part) error {
 
 func (t boltTx) deleteParts(uploadID string) error {
 	err := t.tx.Bucket(bucketParts).DeleteBucket([]byte(uploadID))
-	if errors.Is(err, bolt.ErrBucketNotFound) {
+	if errors.Is(err, bolterrors.ErrBucketNotFound) {
 		return nil
 	}
 	return err
