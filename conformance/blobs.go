@@ -123,7 +123,7 @@ func (b *blobStore) unpin(blobs []blob) {
 // reader reads pinned blobs one after the other, opening each only when the one before it is
 // done: a File of 10,000 parts holds one file descriptor at a time, not 10,000. Close unpins
 // the blobs.
-func (b *blobStore) reader(blobs []blob) io.ReadCloser {
+func (b *blobStore) reader(blobs []blob) *blobsReader {
 	return &blobsReader{b: b, blobs: blobs}
 }
 
@@ -135,6 +135,22 @@ type blobsReader struct {
 	closed bool
 }
 
+// open opens the next blob if none is open; at the end it does nothing. Called before a
+// response's header is sent, it turns a storage that cannot read into a 500 rather than a
+// download cut short.
+func (r *blobsReader) open() error {
+	if r.cur != nil || r.next == len(r.blobs) {
+		return nil
+	}
+	rc, err := r.b.st.open(r.blobs[r.next])
+	if err != nil {
+		return err
+	}
+	r.cur = rc
+	r.next++
+	return nil
+}
+
 func (r *blobsReader) Read(p []byte) (int, error) {
 	for {
 		if r.closed {
@@ -144,12 +160,9 @@ func (r *blobsReader) Read(p []byte) (int, error) {
 			if r.next == len(r.blobs) {
 				return 0, io.EOF
 			}
-			rc, err := r.b.st.open(r.blobs[r.next])
-			if err != nil {
+			if err := r.open(); err != nil {
 				return 0, err
 			}
-			r.cur = rc
-			r.next++
 		}
 		n, err := r.cur.Read(p)
 		if err == io.EOF {

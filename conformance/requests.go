@@ -1,6 +1,9 @@
 package conformance
 
 import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -244,4 +247,54 @@ func (s *Server) receive(src io.Reader, limit int64, tooLarge func() *apiError, 
 		return blob{}, 0, storageError(err)
 	}
 	return b, sum.Sum32(), nil
+}
+
+// receivePart stores a part's bytes: at most MaxPartBytes, and at most the Upload's declared
+// bytes (no single part can be larger than the whole Upload).
+func (s *Server) receivePart(src io.Reader, uploadID string, declared int64) (blob, uint32, error) {
+	if declared < MaxPartBytes {
+		return s.receive(src, declared, func() *apiError {
+			return badRequest("data", "upload_bytes_exceeded", "This Part has more than %d bytes: it would take Upload '%s' past the %d bytes it was created with.", declared, uploadID, declared)
+		}, "data", "Part")
+	}
+	return s.receive(src, MaxPartBytes, func() *apiError {
+		return badRequest("data", "file_too_large", "Part is too large: at most %d bytes are allowed.", int64(MaxPartBytes))
+	}, "data", "Part")
+}
+
+// admit checks that a part fits the Upload: all its parts together (retries included) within
+// 8 GB, and its distinct bytes within the declared bytes. A part whose bytes repeat a part the
+// Upload holds (a client's retry after a lost answer) adds no distinct bytes. Callers hold s.mu.
+func (u *upload) admit(p *part) error {
+	if u.storedBytes+p.data.size > MaxUploadBytes {
+		return badRequest("data", "upload_too_large", "This Part would take Upload '%s' past its maximum of %d bytes (8 GB).", u.ID, int64(MaxUploadBytes))
+	}
+	if u.contents[content{size: p.data.size, sum: p.sum}] == 0 && u.distinctBytes+p.data.size > u.Bytes {
+		return badRequest("data", "upload_bytes_exceeded", "This Part of %d bytes would take Upload '%s' to %d bytes, past the %d bytes it was created with.",
+			p.data.size, u.ID, u.distinctBytes+p.data.size, u.Bytes)
+	}
+	return nil
+}
+
+// md5Of hashes blobs in order, reading one at a time. It stops when ctx ends (the client went
+// away, or the server is being stopped).
+func (s *Server) md5Of(ctx context.Context, blobs []blob) (string, error) {
+	s.blobs.pin(blobs)
+	rd := s.blobs.reader(blobs)
+	defer rd.Close()
+	h := md5.New()
+	buf := make([]byte, 256<<10)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", &apiError{status: http.StatusServiceUnavailable, typ: "server_error", message: "The md5 check was interrupted: " + err.Error()}
+		}
+		n, err := rd.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", storageError(err)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
@@ -228,33 +227,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 	writeJSON(w, http.StatusOK, generated.UploadPart{ID: p.id, Object: generated.UploadPartObjectUploadPart, CreatedAt: p.createdAt, UploadID: uploadID})
 }
 
-// receivePart stores a part's bytes: at most MaxPartBytes, and at most the Upload's declared
-// bytes (no single part can be larger than the whole Upload).
-func (s *Server) receivePart(src io.Reader, uploadID string, declared int64) (blob, uint32, error) {
-	if declared < MaxPartBytes {
-		return s.receive(src, declared, func() *apiError {
-			return badRequest("data", "upload_bytes_exceeded", "This Part has more than %d bytes: it would take Upload '%s' past the %d bytes it was created with.", declared, uploadID, declared)
-		}, "data", "Part")
-	}
-	return s.receive(src, MaxPartBytes, func() *apiError {
-		return badRequest("data", "file_too_large", "Part is too large: at most %d bytes are allowed.", int64(MaxPartBytes))
-	}, "data", "Part")
-}
-
-// admit checks that a part fits the Upload: all its parts together (retries included) within
-// 8 GB, and its distinct bytes within the declared bytes. A part whose bytes repeat a part the
-// Upload holds (a client's retry after a lost answer) adds no distinct bytes. Callers hold s.mu.
-func (u *upload) admit(p *part) error {
-	if u.storedBytes+p.data.size > MaxUploadBytes {
-		return badRequest("data", "upload_too_large", "This Part would take Upload '%s' past its maximum of %d bytes (8 GB).", u.ID, int64(MaxUploadBytes))
-	}
-	if u.contents[content{size: p.data.size, sum: p.sum}] == 0 && u.distinctBytes+p.data.size > u.Bytes {
-		return badRequest("data", "upload_bytes_exceeded", "This Part of %d bytes would take Upload '%s' to %d bytes, past the %d bytes it was created with.",
-			p.data.size, u.ID, u.distinctBytes+p.data.size, u.Bytes)
-	}
-	return nil
-}
-
 // CompleteUpload handles POST /uploads/{upload_id}/complete.
 func (a api) CompleteUpload(w http.ResponseWriter, r *http.Request, uploadID generated.UploadID) {
 	s := a.s
@@ -371,29 +343,6 @@ func (a api) CompleteUpload(w http.ResponseWriter, r *http.Request, uploadID gen
 	s.mu.Unlock()
 	s.blobs.free(unlisted...)
 	writeJSON(w, http.StatusOK, snap)
-}
-
-// md5Of hashes blobs in order, reading one at a time. It stops when ctx ends (the client went
-// away, or the server is being stopped).
-func (s *Server) md5Of(ctx context.Context, blobs []blob) (string, error) {
-	s.blobs.pin(blobs)
-	rd := s.blobs.reader(blobs)
-	defer rd.Close()
-	h := md5.New()
-	buf := make([]byte, 256<<10)
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", &apiError{status: http.StatusServiceUnavailable, typ: "server_error", message: "The md5 check was interrupted: " + err.Error()}
-		}
-		n, err := rd.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			return hex.EncodeToString(h.Sum(nil)), nil
-		}
-		if err != nil {
-			return "", storageError(err)
-		}
-	}
 }
 
 // CancelUpload handles POST /uploads/{upload_id}/cancel. Cancelling a cancelled Upload returns it

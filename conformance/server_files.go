@@ -250,6 +250,10 @@ func (a api) DownloadFile(w http.ResponseWriter, r *http.Request, fileID generat
 	}
 	rd := s.blobs.reader(f.blobs)
 	defer rd.Close()
+	if err := rd.open(); err != nil {
+		fail(w, storageError(err))
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(f.Bytes, 10))
 	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))

@@ -3,6 +3,8 @@ package conformance
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/openai-uploads/uploads/generated"
 )
 
 // Stats counts what the server saw, for tests and benchmarks.
@@ -80,6 +82,49 @@ func (s *Server) Stats() Stats {
 	}
 	for k, v := range st.faults {
 		out.Faults[k] = v
+	}
+	return out
+}
+
+// Upload returns the current state of an Upload (expired if its time has passed), for tests;
+// OpenAI's API has no operation to read an Upload back. A forgotten Upload is not found.
+func (s *Server) Upload(id string) (generated.Upload, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.uploads[id]
+	if !ok {
+		return generated.Upload{}, false
+	}
+	_ = s.refresh(u)
+	return u.snapshot(), true
+}
+
+// UploadParts returns the number of parts an Upload holds, for tests.
+func (s *Server) UploadParts(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.uploads[id]; ok {
+		return len(u.parts)
+	}
+	return 0
+}
+
+// Uploads returns the ids of every Upload the server knows, for tests.
+func (s *Server) Uploads() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.uploads))
+	for id := range s.uploads {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (u *upload) snapshot() generated.Upload {
+	out := u.Upload
+	if u.File != nil {
+		f := *u.File
+		out.File = &f
 	}
 	return out
 }

@@ -110,3 +110,34 @@ func TestStateFailuresAre500(t *testing.T) {
 		t.Errorf("stats %+v, want 1 Upload, no File, 3 bytes", st)
 	}
 }
+
+// TestStorageReadFailuresAre500: bytes the storage cannot read back (here removed behind the
+// server's back) answer a 500 before any byte of a download is sent, and fail a complete's md5
+// pass with a 500, never a 400.
+func TestStorageReadFailuresAre500(t *testing.T) {
+	dir := t.TempDir()
+	srv := start(t, conformance.ServerOptions{Storage: conformance.DiskStorage, StorageDir: dir})
+	c, report := reportingClient(t, srv.URL)
+	t.Cleanup(func() { responseViolations(t, report) })
+	ctx := context.Background()
+	f := createFile(t, c, "a.jsonl", pattern(1000), "purpose", "batch").JSON200
+	up := createUpload(t, c, 3)
+	p := addPart(t, c, up.ID, []byte("abc")).JSON200
+	for _, b := range blobsOf(t, dir) {
+		if err := os.Remove(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := c.DownloadFileWithResponse(ctx, f.ID)
+	if err != nil || r.StatusCode() != 500 || !strings.Contains(errorOf(t, r.StatusCode(), r.Body).Message, "could not store or read the bytes") {
+		t.Errorf("download with its bytes gone: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	sum := md5hex([]byte("abc"))
+	done, err := c.CompleteUploadWithResponse(ctx, up.ID, generated.CompleteUploadRequest{PartIDs: []string{p.ID}, MD5: &sum})
+	if err != nil || done.StatusCode() != 500 {
+		t.Errorf("complete with its part's bytes gone: %v %d %s", err, done.StatusCode(), done.Body)
+	}
+	if u, _ := srv.Upload(up.ID); u.Status != generated.UploadStatusPending {
+		t.Errorf("the Upload is %s after the failed complete, want pending", u.Status)
+	}
+}
