@@ -28,14 +28,17 @@ func (a *app) serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the reference server (OpenAI's upload semantics and limits, fault injection) on a local address",
-		Description: "Prints the API's base URL on the first line of stdout, then one line per request on stderr\n" +
-			"(time, method, path, status, body bytes in and out, duration; never the key) unless --quiet.\n" +
-			"Any non-empty Bearer key is accepted unless --require-key is set.\n" +
-			"Uploads expire --upload-ttl after creation (their parts are freed by the next sweep);\n" +
-			"finished Uploads are forgotten --retention after they finish; expired Files are deleted.\n" +
-			"With --storage-dir, Uploads, parts and Files survive a restart on the same directory.\n" +
-			"SIGINT or SIGTERM stops it: requests under way get 5s, then connections are closed\n" +
-			"(a second signal closes them at once); it exits within 8s whatever the clients do.",
+		Description: "Prints the API's base URL on the first line of stdout, then a line per\n" +
+			"request on stderr (time, method, path, status, body bytes in and out,\n" +
+			"duration; never the key) unless --quiet. Any non-empty Bearer key is\n" +
+			"accepted unless --require-key is set.\n" +
+			"Uploads expire --upload-ttl after creation (the next sweep frees their\n" +
+			"parts); finished Uploads are forgotten --retention after they finish;\n" +
+			"expired Files are deleted. With --storage-dir, Uploads, parts and Files\n" +
+			"survive a restart on the same directory.\n" +
+			"SIGINT or SIGTERM stops it: requests under way get 5s, then connections\n" +
+			"are closed (a second signal closes them at once); it exits within 8s\n" +
+			"whatever the clients do.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "host:port to listen on (port 0 picks a free one)"},
 			&cli.StringFlag{Name: "require-key", Usage: "accept only this API key", HideDefault: true},
@@ -140,6 +143,9 @@ func sweepLine(r conformance.SweepResult, err error) string {
 
 // restoredLine says what serve found in its storage directory.
 func restoredLine(dir string, r conformance.Restored) string {
+	if r == (conformance.Restored{}) {
+		return fmt.Sprintf("storage %s: no state to restore; keeping it there", dir)
+	}
 	line := fmt.Sprintf("storage %s: restored %d Uploads (%d pending, %d parts) and %d Files, %d bytes", dir, r.Uploads, r.PendingUploads, r.Parts, r.Files, r.Bytes)
 	if r.OrphansRemoved > 0 {
 		line += fmt.Sprintf("; removed %d orphaned blob files (%d bytes)", r.OrphansRemoved, r.OrphanBytes)
