@@ -97,7 +97,8 @@ type boltJournal struct{ db *bolt.DB }
 
 // openBolt opens (or creates) dir/state.db. It holds the file's lock until close, so a second
 // server on the same directory fails at once with ErrStorageLocked. durable false skips the
-// fsync of each commit (a temporary directory, whose state does not outlive the server).
+// fsync of each commit (a temporary directory, whose state does not outlive the server): bbolt
+// then may leave the file corrupt after a crash of the machine.
 func openBolt(dir string, durable bool) (*boltJournal, error) {
 	path := filepath.Join(dir, stateFile)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: stateLockWait, NoSync: !durable})

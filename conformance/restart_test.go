@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,9 +18,15 @@ import (
 // and serves the Files made before, byte-exact and in the same order, and a pending Upload
 // takes its last part and completes; a deleted File stays deleted.
 func TestRestartKeepsUploadsAndFiles(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprintf("SyncWrites=%v", sync), func(t *testing.T) { testRestart(t, sync) })
+	}
+}
+
+func testRestart(t *testing.T, sync bool) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	opts := conformance.ServerOptions{Storage: conformance.DiskStorage, StorageDir: dir}
+	opts := conformance.ServerOptions{Storage: conformance.DiskStorage, StorageDir: dir, SyncWrites: sync}
 
 	first, err := conformance.Start(opts)
 	if err != nil {

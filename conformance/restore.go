@@ -30,12 +30,13 @@ type Restored struct {
 func (s *Server) Restored() Restored { return s.restored }
 
 // openDisk opens DiskStorage in dir: the blobs, and the database, whose state it restores.
-func (s *Server) openDisk(dir string) error {
+func (s *Server) openDisk(dir string, syncWrites bool) error {
 	ds, err := newDirStorage(dir)
 	if err != nil {
 		return fmt.Errorf("conformance: storage: %w", err)
 	}
-	j, err := openBolt(ds.dir, ds.durable)
+	ds.durable = syncWrites && !ds.owned
+	j, err := openBolt(ds.dir, !ds.owned)
 	if err != nil {
 		_ = ds.close()
 		return fmt.Errorf("conformance: storage: %w", err)

@@ -49,7 +49,8 @@ type dirStorage struct {
 	dir   string
 	owned bool // created by the server, removed on close
 	// durable: a blob is on disk (fsync of the file and of the directory) before commit
-	// returns, so that the record written after it never points at bytes a crash lost.
+	// returns, so that the record written after it never points at bytes a crash of the
+	// machine lost (ServerOptions.SyncWrites).
 	durable bool
 }
 
@@ -69,7 +70,7 @@ func newDirStorage(dir string) (*dirStorage, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &dirStorage{dir: dir, durable: true}, nil
+	return &dirStorage{dir: dir}, nil
 }
 
 func (d *dirStorage) path(key string) string { return filepath.Join(d.dir, key+blobSuffix) }

@@ -43,23 +43,38 @@ type pace struct {
 	minRate int64
 	start   time.Time
 	n       int64
-	reason  string // of the deadline last set
+	set     time.Time // the deadline last set on the connection
+	byRate  bool      // it was the rate's
 }
 
-func (p *pace) deadline(now time.Time) time.Time {
+// next returns the deadline to set before the next transfer, and false when the one already
+// set is close enough: within idle/16 of it. Deadlines only move later, so the one in force is
+// at most idle/16 early, and a transfer costs a deadline update every idle/16 at most, not one
+// per read.
+func (p *pace) next(now time.Time) (time.Time, bool) {
 	if p.start.IsZero() {
 		p.start = now
 	}
-	d := now.Add(p.idle)
-	p.reason = fmt.Sprintf("made no progress for %v", p.idle)
+	d, byRate := now.Add(p.idle), false
 	if p.minRate > 0 {
 		floor := p.start.Add(p.idle + time.Duration(float64(p.n)/float64(p.minRate)*float64(time.Second)))
 		if floor.Before(d) {
-			d = floor
-			p.reason = fmt.Sprintf("fell below %d bytes/s", p.minRate)
+			d, byRate = floor, true
 		}
 	}
-	return d
+	if !p.set.IsZero() && d.Sub(p.set) < p.idle/16 {
+		return time.Time{}, false
+	}
+	p.set, p.byRate = d, byRate
+	return d, true
+}
+
+// reason says which limit the transfer broke.
+func (p *pace) reason() string {
+	if p.byRate {
+		return fmt.Sprintf("fell below %d bytes/s", p.minRate)
+	}
+	return fmt.Sprintf("made no progress for %v", p.idle)
 }
 
 // guardLimits returns the stall timeout and the minimum rate in force; idle 0 means none.
@@ -142,8 +157,10 @@ type guardedBody struct {
 func (b *guardedBody) Read(p []byte) (int, error) {
 	if b.guard && !b.eof {
 		// After EOF net/http reads the connection itself, with no deadline: leave it be.
-		if err := b.rc.SetReadDeadline(b.pace.deadline(time.Now())); err != nil {
-			b.guard = false // not supported by the ResponseWriter (a plain handler in a test)
+		if d, ok := b.pace.next(time.Now()); ok {
+			if err := b.rc.SetReadDeadline(d); err != nil {
+				b.guard = false // not supported by the ResponseWriter (a plain handler in a test)
+			}
 		}
 	}
 	n, err := b.body.Read(p)
@@ -154,9 +171,9 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	case err != nil && b.guard && errors.Is(err, os.ErrDeadlineExceeded):
 		if b.cut == "" {
 			b.s.stats.stalled.Add(1)
-			b.cut = "request body " + b.pace.reason
+			b.cut = "request body " + b.pace.reason()
 		}
-		err = &stallError{reason: b.pace.reason, err: err}
+		err = &stallError{reason: b.pace.reason(), err: err}
 	}
 	return n, err
 }
@@ -187,8 +204,10 @@ func (w *trackedWriter) Write(p []byte) (int, error) {
 		w.status = http.StatusOK
 	}
 	if w.guard {
-		if err := w.rc.SetWriteDeadline(w.pace.deadline(time.Now())); err != nil {
-			w.guard = false
+		if d, ok := w.pace.next(time.Now()); ok {
+			if err := w.rc.SetWriteDeadline(d); err != nil {
+				w.guard = false
+			}
 		}
 	}
 	n, err := w.ResponseWriter.Write(p)
@@ -196,9 +215,9 @@ func (w *trackedWriter) Write(p []byte) (int, error) {
 	if err != nil && w.guard && errors.Is(err, os.ErrDeadlineExceeded) {
 		if w.cut == "" {
 			w.s.stats.stalled.Add(1)
-			w.cut = "response " + w.pace.reason
+			w.cut = "response " + w.pace.reason()
 		}
-		err = &stallError{reason: w.pace.reason, err: err}
+		err = &stallError{reason: w.pace.reason(), err: err}
 	}
 	return n, err
 }

@@ -53,6 +53,7 @@ func (a *app) serveCommand() *cli.Command {
 			&cli.DurationFlag{Name: "upload-ttl", Value: conformance.UploadTTL, Usage: "how long an Upload stays pending (at least 1s)"},
 			&cli.DurationFlag{Name: "retention", Value: conformance.DefaultRetention, Usage: "how long a completed, cancelled or expired Upload is remembered"},
 			&cli.DurationFlag{Name: "sweep-interval", Value: conformance.DefaultSweepInterval, Usage: "how often expired Uploads' parts and expired Files are freed"},
+			&cli.BoolFlag{Name: "fsync", Usage: "with --storage-dir, flush each part and File to disk before answering (survives power loss; slower)"},
 			&cli.BoolFlag{Name: "quiet", Usage: "no line per request (nor per sweep)"},
 		},
 		Action: a.serve,
@@ -160,6 +161,7 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 	opts := conformance.ServerOptions{
 		APIKey:     cmd.String("require-key"),
 		StorageDir: cmd.String("storage-dir"),
+		SyncWrites: cmd.Bool("fsync"),
 		Latency:    cmd.Duration("latency"),
 		Faults:     conformance.Faults{Rate: cmd.Float("fault-rate"), Seed: cmd.Uint64("fault-seed")},
 	}
@@ -168,8 +170,8 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 		opts.Storage = conformance.DiskStorage
 	case "memory":
 		opts.Storage = conformance.MemoryStorage
-		if opts.StorageDir != "" {
-			return opts, usagef("--storage-dir needs --storage disk (memory storage keeps nothing)")
+		if opts.StorageDir != "" || opts.SyncWrites {
+			return opts, usagef("--storage-dir and --fsync need --storage disk (memory storage keeps nothing)")
 		}
 	default:
 		return opts, usagef("--storage must be disk or memory, not %q", cmd.String("storage"))
