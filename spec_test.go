@@ -167,14 +167,26 @@ func TestSpecLimitsAndTypes(t *testing.T) {
 			t.Errorf("%s.object enum = %v, want [%s]", name, got, want)
 		}
 	}
+	// In 3.0.3 nullable counts only beside a type in the same schema.
 	file := prop("Upload", "file")
-	if !file.Nullable || len(file.AllOf) != 1 || file.AllOf[0].Ref != "#/components/schemas/OpenAIFile" {
-		t.Errorf("Upload.file is not a nullable OpenAIFile: nullable=%v allOf=%v", file.Nullable, file.AllOf)
+	if !file.Type.Is("object") || !file.Nullable || len(file.AllOf) != 1 || file.AllOf[0].Ref != "#/components/schemas/OpenAIFile" {
+		t.Errorf("Upload.file is not a nullable OpenAIFile: type=%v nullable=%v allOf=%v", file.Type, file.Nullable, file.AllOf)
+	}
+	for _, f := range []struct{ schema, field string }{
+		{"Upload", "file"}, {"OpenAIFile", "expires_at"}, {"OpenAIFile", "status_details"},
+		{"ListFilesResponse", "first_id"}, {"ListFilesResponse", "last_id"}, {"Error", "param"}, {"Error", "code"},
+	} {
+		if p := prop(f.schema, f.field); !p.Nullable || p.Type == nil || len(p.Type.Slice()) != 1 {
+			t.Errorf("%s.%s: nullable=%v type=%v, want nullable with one type", f.schema, f.field, p.Nullable, p.Type)
+		}
+	}
+	if typ := schema("OpenAIFile").Type; !typ.Is("object") {
+		t.Errorf("OpenAIFile has type %v, want object", typ)
 	}
 
 	limit := doc.Paths.Find("/files").Get.Parameters.GetByInAndName("query", "limit").Schema.Value
-	if limit.Min == nil || *limit.Min != 1 || limit.Max == nil || *limit.Max != 10000 {
-		t.Errorf("listFiles limit range = %v..%v, want 1..10000", limit.Min, limit.Max)
+	if limit.Min == nil || *limit.Min != 1 || limit.Max == nil || *limit.Max != 10000 || limit.Format != "int64" {
+		t.Errorf("listFiles limit range = %v..%v format %q, want 1..10000 int64", limit.Min, limit.Max, limit.Format)
 	}
 	download := doc.Paths.Find("/files/{file_id}/content").Get.Responses.Value("200").Value.Content
 	if download.Get("application/octet-stream") == nil || download.Get("application/json") != nil {

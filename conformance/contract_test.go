@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -92,6 +93,35 @@ func TestContractWholeUpload(t *testing.T) {
 	}
 }
 
+// TestServerSendsNullNotAbsent: the server and the spec agree on null versus absent: a pending
+// Upload's file, and a File's expires_at and status_details when it has none, are sent as null.
+func TestServerSendsNullNotAbsent(t *testing.T) {
+	srv := start(t, conformance.ServerOptions{})
+	c := validatingClient(t, srv.URL)
+	raw := func(body []byte) map[string]json.RawMessage {
+		t.Helper()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	resp, err := c.CreateUploadWithResponse(context.Background(), generated.CreateUploadRequest{Bytes: 1, Filename: "a", MimeType: "text/plain", Purpose: "assistants"})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatal(err)
+	}
+	if got, ok := raw(resp.Body)["file"]; !ok || string(got) != "null" {
+		t.Errorf("a pending Upload's file is %q (present %v), want null", got, ok)
+	}
+	f := createFile(t, c, "doc.pdf", []byte("%PDF"), "purpose", "assistants")
+	m := raw(f.Body)
+	for _, field := range []string{"expires_at", "status_details"} {
+		if got, ok := m[field]; !ok || string(got) != "null" {
+			t.Errorf("a File's %s is %q (present %v), want null", field, got, ok)
+		}
+	}
+}
+
 // reportingClient sends requests even when they break the spec (the reference server must
 // refuse them itself) while every response is still validated.
 func reportingClient(t *testing.T, baseURL string) (*generated.ClientWithResponses, *conformance.Report) {
@@ -168,7 +198,7 @@ func TestContractServerErrors(t *testing.T) {
 	})
 
 	t.Run("part above 64 MiB is cut off", func(t *testing.T) {
-		up := createUpload(t, c, 1)
+		up := createUpload(t, c, 1<<30)
 		const size = 200 << 20
 		ct, body, src := oversizedForm("data", size)
 		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
@@ -181,6 +211,29 @@ func TestContractServerErrors(t *testing.T) {
 		}
 		if n := srv.UploadParts(up.ID); n != 0 {
 			t.Errorf("the Upload holds %d parts after the refusal", n)
+		}
+	})
+
+	t.Run("part above the Upload's bytes is cut off", func(t *testing.T) {
+		up := createUpload(t, c, 10)
+		const size = 20 << 20
+		ct, body, src := oversizedForm("data", size)
+		resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
+		if err != nil {
+			t.Fatalf("the 400 did not arrive: %v", err)
+		}
+		check(t, resp.StatusCode(), resp.Body, 400, "data", "more than 10 bytes")
+		if e := errorOf(t, 400, resp.Body); !strings.Contains(e.Message, "past the 10 bytes it was created with") {
+			t.Errorf("message %q does not name the Upload's bytes", e.Message)
+		}
+		if read := src.read.Load(); read >= size {
+			t.Errorf("the client sent all %d bytes: the server read to the end instead of cutting off", read)
+		}
+		if n := srv.UploadParts(up.ID); n != 0 {
+			t.Errorf("the Upload holds %d parts after the refusal", n)
+		}
+		if st := srv.Stats(); st.StoredBytes != 0 {
+			t.Errorf("the server holds %d bytes after the refusal", st.StoredBytes)
 		}
 	})
 
@@ -242,7 +295,11 @@ func TestContractServerErrors(t *testing.T) {
 		up := createUpload(t, c, 6)
 		a := addPart(t, c, up.ID, []byte("abc")).JSON200.ID
 		b := addPart(t, c, up.ID, []byte("def")).JSON200.ID
-		extra := addPart(t, c, up.ID, []byte("zzz")).JSON200.ID
+		// The same bytes again (a client's retry after a lost answer) add nothing to the
+		// Upload's 6 bytes; new bytes past them are refused, naming both numbers.
+		extra := addPart(t, c, up.ID, []byte("abc")).JSON200.ID
+		over := addPart(t, c, up.ID, []byte("zz"))
+		check(t, over.StatusCode(), over.Body, 400, "data", "would take Upload '"+up.ID+"' to 8 bytes, past the 6 bytes it was created with")
 		other := createUpload(t, c, 3)
 		foreign := addPart(t, c, other.ID, []byte("xyz")).JSON200.ID
 

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/openai-uploads/uploads/generated"
@@ -23,7 +22,8 @@ const (
 	MaxPartBytes = 64 << 20
 	// MaxFileBytes is the most POST /files accepts: 512 MB.
 	MaxFileBytes = 512 << 20
-	// UploadTTL is how long an Upload stays pending: it expires one hour after creation.
+	// UploadTTL is how long an Upload stays pending by default: OpenAI's hour. Upload.expires_at
+	// is created_at plus ServerOptions.UploadTTL (this, when 0).
 	UploadTTL = time.Hour
 	// BatchFileTTL is the default expiry of files with purpose batch: 30 days.
 	BatchFileTTL = 30 * 24 * time.Hour
@@ -46,9 +46,13 @@ type StorageKind int
 
 const (
 	// MemoryStorage keeps bytes in memory, in 1 MiB chunks, at most ServerOptions.MemoryLimit
-	// bytes in all (counted in whole chunks); past that a request fails with 507.
+	// bytes in all (counted in whole chunks); past that a request fails with 507. Nothing
+	// survives the server.
 	MemoryStorage StorageKind = iota
-	// DiskStorage keeps each part and file in its own file under ServerOptions.StorageDir.
+	// DiskStorage keeps each part and file in its own file under ServerOptions.StorageDir, and
+	// the state (Uploads, parts, Files and their metadata) in a bbolt database beside them,
+	// state.db: a server started again on the same directory carries on where the last one
+	// stopped (see [ServerOptions.StorageDir]).
 	DiskStorage
 )
 
@@ -57,13 +61,39 @@ const (
 type ServerOptions struct {
 	// APIKey, when set, is the only key accepted; otherwise any non-empty Bearer key is.
 	APIKey string
-	// Now is the server's clock; nil means time.Now. Uploads expire UploadTTL after creation.
+	// Now is the server's clock; nil means time.Now. It decides when Uploads and Files expire
+	// and when finished Uploads are forgotten; the timeouts of connections use the wall clock.
 	Now func() time.Time
+	// UploadTTL is how long an Upload stays pending after it is created; 0 means [UploadTTL]
+	// (one hour, as OpenAI). Upload.expires_at is created_at plus this.
+	UploadTTL time.Duration
+	// Retention is how long a finished Upload (completed, cancelled or expired) is remembered
+	// after it finished; after that the server forgets it and its id answers 404. 0 means
+	// [DefaultRetention].
+	Retention time.Duration
+	// SweepInterval is how often the sweeper runs [Server.Sweep], which frees the parts of
+	// expired Uploads, forgets finished Uploads past Retention and deletes expired Files with
+	// their bytes. 0 means [DefaultSweepInterval]; a negative value runs no sweeper (call Sweep
+	// yourself). Expiry is also applied whenever a request looks an Upload or File up, so the
+	// API's answers never depend on when the sweeper last ran.
+	SweepInterval time.Duration
 	// Storage says where bytes are kept (default MemoryStorage).
 	Storage StorageKind
-	// StorageDir is DiskStorage's directory; "" means a new temporary directory, removed by
-	// Close. The server names its files itself, never after anything in a request.
+	// StorageDir is DiskStorage's directory. "" means a new temporary directory, removed by
+	// Close, whose state does not survive. A directory given here is the server's: it holds
+	// state.db and one <key>.blob file per part or File. Started on a directory that holds
+	// state, the server restores every Upload, part and File (see [Server.Restored]) and
+	// removes the .blob files no record refers to (left by a crash). Only one server at a time
+	// may use a directory: a second gets an error wrapping [ErrStorageLocked].
 	StorageDir string
+	// SyncWrites makes DiskStorage in a StorageDir flush each part's and File's bytes to the
+	// disk (fsync, then the directory's) before it records them. Without it, the records are
+	// still flushed (state.db is never left corrupt) and a crash of the server process loses
+	// nothing it answered 200 for, but a crash of the machine (power loss) may lose the bytes of
+	// the last seconds; the next start then finds them missing or short and drops their records
+	// (Restored.Lost). With it, nothing the server answered 200 for is lost, at a cost in
+	// throughput (see the README).
+	SyncWrites bool
 	// MemoryLimit caps MemoryStorage; 0 means DefaultMemoryLimit.
 	MemoryLimit int64
 	// Faults are injected into part requests (POST /uploads/{id}/parts).
@@ -78,24 +108,68 @@ type ServerOptions struct {
 	// long a client may take to send a request's headers, and how long a keep-alive connection
 	// may stay idle. 0 means the package's ReadHeaderTimeout and IdleTimeout.
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// StallTimeout cuts off a transfer that makes no progress: a request body of which no byte
+	// arrives, or a response of which the client accepts no byte, for this long. 0 means
+	// [DefaultStallTimeout]; negative disables it (and MinTransferRate).
+	StallTimeout time.Duration
+	// MinTransferRate, in bytes per second, cuts off a transfer that falls further behind this
+	// rate than StallTimeout allows: a transfer that has moved n bytes must move its next byte
+	// within StallTimeout + n/MinTransferRate of its start. It stops a body trickled at a few
+	// bytes a second, which StallTimeout alone would let hold a connection forever. 0 means
+	// [DefaultMinTransferRate]; negative disables it. With Bandwidth set, the floor is at most
+	// half of Bandwidth, so the server's own pacing never trips it.
+	MinTransferRate int64
+	// MaxConnections caps the connections served at once by Start and Listen; past it new
+	// connections wait to be accepted until one closes. With each connection holding at most
+	// one stored file open, it bounds the server's file descriptors. 0 means
+	// [DefaultMaxConnections]; negative means no cap.
+	MaxConnections int
 	// Bandwidth caps each connection's throughput, in bytes per second in each direction
 	// (0: no cap). It needs the connections, so it applies when the server is run by [Start] or
 	// [Listen], not when it is mounted as a plain http.Handler.
 	Bandwidth int64
+	// RequestLog, when set, is called once for every request, after it was answered (or its
+	// connection was cut), with what a log line needs. It never carries a header's value, so
+	// never the key. It is called from the requests' goroutines, possibly at once.
+	RequestLog func(RequestRecord)
+	// SweepLog, when set, is called after each sweep of the sweeper that freed or forgot
+	// anything, or failed.
+	SweepLog func(SweepResult, error)
 }
+
+// Defaults of [ServerOptions].
+const (
+	// DefaultRetention is how long a finished Upload is remembered.
+	DefaultRetention = time.Hour
+	// DefaultSweepInterval is how often the sweeper runs.
+	DefaultSweepInterval = 10 * time.Second
+	// DefaultStallTimeout cuts off a request body or a response that makes no progress.
+	DefaultStallTimeout = 30 * time.Second
+	// DefaultMinTransferRate is the slowest a transfer may go once StallTimeout has passed: 1 KiB/s.
+	DefaultMinTransferRate = 1 << 10
+	// DefaultMaxConnections caps the connections served at once.
+	DefaultMaxConnections = 512
+)
 
 // Server is a reference implementation of OpenAI's Uploads and Files API: an http.Handler
 // serving the nine operations under /v1 with OpenAI's semantics and limits. It is safe for
 // concurrent clients. Every error it sends is in OpenAI's envelope
-// {"error": {"message", "type", "param", "code"}}.
+// {"error": {"message", "type", "param", "code"}}: 4xx for what the client got wrong, 5xx
+// (500, or 507 when the storage is full) for what the server could not do.
 //
 // It accepts what OpenAI's own clients send: any part filename (openai-go sends
 // "anonymous_file"), createFile's expires_after as the form fields expires_after[anchor] and
 // expires_after[seconds], and extra headers such as X-Stainless-*.
+//
+// A server from NewServer runs a sweeper goroutine (see [ServerOptions.SweepInterval]) until
+// Close.
 type Server struct {
 	opts    ServerOptions
 	now     func() time.Time
-	store   storage
+	ttl     time.Duration
+	keep    time.Duration
+	blobs   *blobStore
+	journal journal
 	faults  *faultInjector
 	handler http.Handler
 
@@ -103,6 +177,15 @@ type Server struct {
 	uploads map[string]*upload
 	files   map[string]*file
 	fileSeq int64
+	// peaks of the maps' sizes since they were last rebuilt: Go maps never shrink, so the
+	// sweeper copies a map that has lost most of its entries.
+	uploadsPeak, filesPeak int
+
+	restored  Restored
+	sweepStop chan struct{}
+	sweepDone sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 
 	stats serverStats
 }
@@ -112,14 +195,27 @@ type upload struct {
 	mimeType     string
 	expiresAfter *generated.FileExpirationAfter
 	parts        map[string]*part
-	storedBytes  int64
-	completing   bool
+	storedBytes  int64 // every part's bytes, retries included; at most MaxUploadBytes
+	// contents counts the parts held by content (size and CRC-32C): a Part whose bytes repeat
+	// a held one (a retry after a lost answer) adds nothing to distinctBytes, which may not
+	// exceed the Upload's declared bytes.
+	contents      map[content]int
+	distinctBytes int64
+	completing    bool
+	finishedAt    int64 // when it was completed, cancelled or expired (Unix seconds); 0 while pending
 }
 
 type part struct {
 	id        string
 	createdAt int64
 	data      blob
+	sum       uint32 // CRC-32C of the bytes
+}
+
+// content identifies a part's bytes for counting repeats.
+type content struct {
+	size int64
+	sum  uint32
 }
 
 type file struct {
@@ -128,33 +224,40 @@ type file struct {
 	blobs []blob
 }
 
-// NewServer returns a reference server; Close releases its storage.
+// NewServer returns a reference server; Close stops its sweeper and releases its storage.
 func NewServer(opts ServerOptions) (*Server, error) {
-	s := &Server{opts: opts, now: opts.Now, uploads: map[string]*upload{}, files: map[string]*file{}}
+	s := &Server{opts: opts, now: opts.Now, uploads: map[string]*upload{}, files: map[string]*file{}, sweepStop: make(chan struct{})}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if opts.UploadTTL < 0 || opts.Retention < 0 {
+		return nil, fmt.Errorf("conformance: UploadTTL %v and Retention %v must not be negative", opts.UploadTTL, opts.Retention)
+	}
+	if opts.UploadTTL != 0 && opts.UploadTTL < time.Second {
+		return nil, fmt.Errorf("conformance: UploadTTL %v is below one second, the resolution of expires_at", opts.UploadTTL)
+	}
+	s.ttl = orDefault(opts.UploadTTL, UploadTTL)
+	s.keep = orDefault(opts.Retention, DefaultRetention)
+	faults, err := newFaultInjector(opts.Faults)
+	if err != nil {
+		return nil, err
+	}
+	s.faults = faults
 	switch opts.Storage {
 	case MemoryStorage:
 		limit := opts.MemoryLimit
 		if limit == 0 {
 			limit = DefaultMemoryLimit
 		}
-		s.store = newMemStorage(limit)
+		s.blobs = newBlobStore(newMemStorage(limit))
+		s.journal = noJournal{}
 	case DiskStorage:
-		st, err := newDirStorage(opts.StorageDir)
-		if err != nil {
-			return nil, fmt.Errorf("conformance: storage: %w", err)
+		if err := s.openDisk(opts.StorageDir, opts.SyncWrites); err != nil {
+			return nil, err
 		}
-		s.store = st
 	default:
 		return nil, fmt.Errorf("conformance: unknown storage kind %d", opts.Storage)
 	}
-	faults, err := newFaultInjector(opts.Faults)
-	if err != nil {
-		return nil, err
-	}
-	s.faults = faults
 	mux := http.NewServeMux()
 	generated.HandlerWithOptions(s.api(), generated.StdHTTPServerOptions{
 		BaseURL:    "/v1",
@@ -173,15 +276,27 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.EscapedPath()))
 	})
 	s.handler = mux
+	s.startSweeper()
 	return s, nil
 }
 
-// Close releases the server's storage (a temporary directory it made is removed).
-func (s *Server) Close() error { return s.store.close() }
+// Close stops the sweeper and releases the server's storage: a temporary directory it made is
+// removed; a StorageDir is closed with its state kept for the next server. Call it once the
+// server no longer serves requests. Only the first call has an effect.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.sweepStop)
+		s.sweepDone.Wait()
+		s.closeErr = errors.Join(s.journal.close(), s.blobs.close())
+	})
+	return s.closeErr
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stats.requests.Add(1)
+	w, r, done := s.track(w, r)
+	defer done()
 	w.Header().Set("x-request-id", "req_"+randomID(24))
 
 	// A path with a dot segment, once decoded, is refused here: the mux would otherwise clean
@@ -263,123 +378,9 @@ func randomID(n int) string {
 	return string(b)
 }
 
-// Stats counts what the server saw, for tests and benchmarks.
-type Stats struct {
-	// Requests is every request received, including refused ones.
-	Requests int64
-	// Unauthorized is the requests refused with 401.
-	Unauthorized int64
-	// Operations counts requests that reached an operation, by operationId.
-	Operations map[string]int64
-	// PartsStored and PartBytesStored count parts accepted and kept.
-	PartsStored     int64
-	PartBytesStored int64
-	// Faults counts injected faults by kind.
-	Faults map[FaultKind]int64
-}
-
-type serverStats struct {
-	requests, unauthorized atomic.Int64
-	partsStored, partBytes atomic.Int64
-	mu                     sync.Mutex
-	operations             map[string]int64
-	faults                 map[FaultKind]int64
-}
-
-func (st *serverStats) op(name string) {
-	st.mu.Lock()
-	if st.operations == nil {
-		st.operations = map[string]int64{}
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	st.operations[name]++
-	st.mu.Unlock()
-}
-
-func (st *serverStats) fault(k FaultKind) {
-	st.mu.Lock()
-	if st.faults == nil {
-		st.faults = map[FaultKind]int64{}
-	}
-	st.faults[k]++
-	st.mu.Unlock()
-}
-
-// Stats returns a snapshot of the server's counters.
-func (s *Server) Stats() Stats {
-	st := &s.stats
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	out := Stats{
-		Requests: st.requests.Load(), Unauthorized: st.unauthorized.Load(),
-		PartsStored: st.partsStored.Load(), PartBytesStored: st.partBytes.Load(),
-		Operations: map[string]int64{}, Faults: map[FaultKind]int64{},
-	}
-	for k, v := range st.operations {
-		out.Operations[k] = v
-	}
-	for k, v := range st.faults {
-		out.Faults[k] = v
-	}
-	return out
-}
-
-// Upload returns the current state of an Upload (expired if its hour has passed), for tests;
-// OpenAI's API has no operation to read an Upload back.
-func (s *Server) Upload(id string) (generated.Upload, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.uploads[id]
-	if !ok {
-		return generated.Upload{}, false
-	}
-	s.refresh(u)
-	return u.snapshot(), true
-}
-
-// UploadParts returns the number of parts an Upload holds, for tests.
-func (s *Server) UploadParts(id string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u, ok := s.uploads[id]; ok {
-		return len(u.parts)
-	}
-	return 0
-}
-
-// Uploads returns the ids of every Upload the server knows, for tests.
-func (s *Server) Uploads() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids := make([]string, 0, len(s.uploads))
-	for id := range s.uploads {
-		ids = append(ids, id)
-	}
-	return ids
-}
-
-func (u *upload) snapshot() generated.Upload {
-	out := u.Upload
-	if u.File != nil {
-		f := *u.File
-		out.File = &f
-	}
-	return out
-}
-
-// refresh expires a pending Upload whose hour has passed. Callers hold s.mu.
-func (s *Server) refresh(u *upload) {
-	if u.Status == generated.UploadStatusPending && !u.completing && s.now().Unix() >= u.ExpiresAt {
-		u.Status = generated.UploadStatusExpired
-		s.dropParts(u, nil)
-	}
-}
-
-// dropParts removes an Upload's parts except those in keep. Callers hold s.mu.
-func (s *Server) dropParts(u *upload, keep map[string]bool) {
-	for id, p := range u.parts {
-		if !keep[id] {
-			s.store.remove(p.data)
-			delete(u.parts, id)
-		}
-	}
+	return def
 }

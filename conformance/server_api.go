@@ -3,15 +3,11 @@ package conformance
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -20,123 +16,13 @@ import (
 )
 
 // api implements the generated server interface; routing and parameter binding are generated,
-// bodies are read here so that parts stream to storage.
+// bodies are read here so that parts stream to storage. The Files operations are in
+// server_files.go.
 type api struct{ s *Server }
 
 var _ generated.ServerInterface = api{}
 
 func (s *Server) api() api { return api{s} }
-
-// apiError is a 4xx/5xx answer in OpenAI's envelope.
-type apiError struct {
-	status           int
-	typ, param, code string
-	message          string
-	closeConn        bool
-}
-
-func (e *apiError) Error() string { return e.message }
-
-func badRequest(param, code, format string, args ...any) *apiError {
-	return &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", param: param, code: code, message: fmt.Sprintf(format, args...)}
-}
-
-func notFound(param, format string, args ...any) *apiError {
-	return &apiError{status: http.StatusNotFound, typ: "invalid_request_error", param: param, message: fmt.Sprintf(format, args...)}
-}
-
-func storageError(err error) *apiError {
-	if errors.Is(err, errStorageFull) {
-		return &apiError{status: http.StatusInsufficientStorage, typ: "server_error", message: err.Error(), closeConn: true}
-	}
-	return &apiError{status: http.StatusInternalServerError, typ: "server_error", message: "storing the bytes failed"}
-}
-
-func fail(w http.ResponseWriter, err error) {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		ae = &apiError{status: http.StatusInternalServerError, typ: "server_error", message: "internal error"}
-	}
-	if ae.closeConn {
-		// Answer without reading the rest of the body: the connection is closed afterwards.
-		w.Header().Set("Connection", "close")
-	}
-	writeError(w, ae.status, ae.typ, ae.param, ae.code, ae.message)
-}
-
-// decodeJSON reads a JSON request body into v, refusing unknown fields and wrong types with
-// OpenAI-style messages that name the parameter.
-func decodeJSON(r *http.Request, v any) error {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return badRequest("", "invalid_content_type", "Expected Content-Type application/json, got %q.", r.Header.Get("Content-Type"))
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONRequestBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var maxErr *http.MaxBytesError
-		switch {
-		case errors.As(err, &typeErr):
-			return badRequest(typeErr.Field, "invalid_type", "Invalid type for '%s': expected %s, but got a JSON %s instead.", typeErr.Field, jsonKind(typeErr.Type.String()), typeErr.Value)
-		case errors.As(err, &maxErr):
-			return badRequest("", "request_too_large", "The request body is larger than %d bytes.", maxJSONRequestBytes)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return badRequest(field, "unknown_parameter", "Unrecognized request argument supplied: %s", field)
-		default:
-			return badRequest("", "invalid_json", "We could not parse the JSON body of your request: %v", err)
-		}
-	}
-	if dec.More() {
-		return badRequest("", "invalid_json", "We could not parse the JSON body of your request: extra data after the JSON value.")
-	}
-	return nil
-}
-
-func jsonKind(goType string) string {
-	switch {
-	case strings.Contains(goType, "int"):
-		return "an integer"
-	case strings.Contains(goType, "string"):
-		return "a string"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	default:
-		return "an object"
-	}
-}
-
-func checkPurpose(purpose string) error {
-	if !slices.Contains(UploadPurposes, purpose) {
-		return badRequest("purpose", "invalid_value", "Invalid value for 'purpose': %q. Supported values are: %s.", purpose, strings.Join(UploadPurposes, ", "))
-	}
-	return nil
-}
-
-func checkExpiresAfter(param, anchor string, seconds int64) error {
-	if anchor != string(generated.FileExpirationAfterAnchorCreatedAt) {
-		return badRequest(param+".anchor", "invalid_value", "Invalid value for '%s.anchor': %q. Supported values are: created_at.", param, anchor)
-	}
-	if seconds < MinExpiresAfterSeconds || seconds > MaxExpiresAfterSeconds {
-		return badRequest(param+".seconds", "invalid_value", "Invalid '%s.seconds': %d. It must be between %d (1 hour) and %d (30 days).", param, seconds, MinExpiresAfterSeconds, MaxExpiresAfterSeconds)
-	}
-	return nil
-}
-
-// fileExpiry is when a file created now expires: expires_after if given, 30 days for batch files,
-// never otherwise.
-func fileExpiry(created int64, purpose string, after *generated.FileExpirationAfter) *int64 {
-	var at int64
-	switch {
-	case after != nil:
-		at = created + after.Seconds
-	case purpose == "batch":
-		at = created + int64(BatchFileTTL/time.Second)
-	default:
-		return nil
-	}
-	return &at
-}
 
 // CreateUpload handles POST /uploads.
 func (a api) CreateUpload(w http.ResponseWriter, r *http.Request) {
@@ -201,13 +87,18 @@ func (a api) CreateUpload(w http.ResponseWriter, r *http.Request) {
 	u := &upload{
 		Upload: generated.Upload{
 			ID: "upload_" + randomID(24), Object: generated.UploadObjectUpload, Bytes: *req.Bytes,
-			CreatedAt: now, ExpiresAt: now + int64(UploadTTL/time.Second), Filename: *req.Filename,
+			CreatedAt: now, ExpiresAt: now + int64(s.ttl/time.Second), Filename: *req.Filename,
 			Purpose: *req.Purpose, Status: generated.UploadStatusPending,
 		},
-		mimeType: *req.MimeType, expiresAfter: after, parts: map[string]*part{},
+		mimeType: *req.MimeType, expiresAfter: after, parts: map[string]*part{}, contents: map[content]int{},
 	}
 	s.mu.Lock()
-	s.uploads[u.ID] = u
+	if err := s.journal.update(func(tx journalTx) error { return tx.putUpload(u) }); err != nil {
+		s.mu.Unlock()
+		fail(w, recordError(err))
+		return
+	}
+	s.trackUpload(u)
 	snap := u.snapshot()
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, snap)
@@ -219,7 +110,9 @@ func (s *Server) lookupPending(id, action string) (*upload, error) {
 	if !ok {
 		return nil, notFound("upload_id", "No such upload: '%s'.", id)
 	}
-	s.refresh(u)
+	if err := s.refresh(u); err != nil {
+		return nil, err
+	}
 	switch {
 	case u.Status == generated.UploadStatusPending && u.completing:
 		return nil, badRequest("upload_id", "upload_completing", "Cannot %s: Upload '%s' is being completed.", action, id)
@@ -230,12 +123,17 @@ func (s *Server) lookupPending(id, action string) (*upload, error) {
 }
 
 // AddUploadPart handles POST /uploads/{upload_id}/parts. The part's bytes stream from the
-// request to storage; a part above MaxPartBytes is cut off with a 400.
+// request to storage; a part above MaxPartBytes, or above the Upload's declared bytes, is cut
+// off with a 400.
 func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID generated.UploadID) {
 	s := a.s
 	s.stats.op("addUploadPart")
 	s.mu.Lock()
-	_, err := s.lookupPending(uploadID, "add a Part")
+	u, err := s.lookupPending(uploadID, "add a Part")
+	var declared int64
+	if err == nil {
+		declared = u.Bytes
+	}
 	s.mu.Unlock()
 	if err != nil {
 		fail(w, err)
@@ -247,9 +145,10 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 	}
 
 	var stored *blob
+	var sum uint32
 	defer func() {
 		if stored != nil {
-			s.store.remove(*stored)
+			s.blobs.free(*stored)
 		}
 	}()
 	err = readForm(r, "data", func(p *multipart.Part) error {
@@ -266,9 +165,9 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 			resetConnection(w)
 			return errHijacked
 		}
-		b, err := s.receive(p, MaxPartBytes, "data", "Part")
+		b, crc, err := s.receivePart(p, uploadID, declared)
 		if err == nil {
-			stored = &b
+			stored, sum = &b, crc
 		}
 		return err
 	})
@@ -299,18 +198,22 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 	}
 
 	s.mu.Lock()
-	u, err := s.lookupPending(uploadID, "add a Part")
-	if err == nil && u.storedBytes+stored.size > MaxUploadBytes {
-		err = badRequest("data", "upload_too_large", "This Part would take Upload '%s' past its maximum of %d bytes (8 GB).", uploadID, int64(MaxUploadBytes))
+	p := &part{id: "part_" + randomID(24), createdAt: s.now().Unix(), data: *stored, sum: sum}
+	u, err = s.lookupPending(uploadID, "add a Part")
+	if err == nil {
+		err = u.admit(p)
+	}
+	if err == nil {
+		if jerr := s.journal.update(func(tx journalTx) error { return tx.putPart(uploadID, p) }); jerr != nil {
+			err = recordError(jerr)
+		}
 	}
 	if err != nil {
 		s.mu.Unlock()
 		fail(w, err)
 		return
 	}
-	p := &part{id: "part_" + randomID(24), createdAt: s.now().Unix(), data: *stored}
-	u.parts[p.id] = p
-	u.storedBytes += stored.size
+	u.addPart(p)
 	stored = nil // kept
 	s.mu.Unlock()
 	s.stats.partsStored.Add(1)
@@ -322,74 +225,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		return
 	}
 	writeJSON(w, http.StatusOK, generated.UploadPart{ID: p.id, Object: generated.UploadPartObjectUploadPart, CreatedAt: p.createdAt, UploadID: uploadID})
-}
-
-// errHijacked ends a handler whose connection was taken over (an injected fault).
-var errHijacked = errors.New("connection hijacked")
-
-// readForm streams a multipart/form-data request's fields, in order, to handle; the first error
-// ends it. A body that is not such a form, or breaks off, is a 400 naming param.
-func readForm(r *http.Request, param string, handle func(*multipart.Part) error) error {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return badRequest("", "invalid_content_type", "Expected Content-Type multipart/form-data with a boundary, got %q.", r.Header.Get("Content-Type"))
-	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return badRequest(param, "invalid_multipart", "The multipart body could not be read: %v", err)
-		}
-		if err := handle(p); err != nil {
-			return err
-		}
-	}
-}
-
-// smallField reads a field that is not a file: at most maxFormFieldBytes, refusing a larger one
-// without reading the rest of it.
-func smallField(p *multipart.Part) (string, error) {
-	v, err := io.ReadAll(io.LimitReader(p, maxFormFieldBytes+1))
-	if err != nil {
-		return "", badRequest(p.FormName(), "invalid_multipart", "The multipart body could not be read: %v", err)
-	}
-	if len(v) > maxFormFieldBytes {
-		e := badRequest(p.FormName(), "invalid_value", "Invalid '%s': at most %d bytes.", p.FormName(), maxFormFieldBytes)
-		e.closeConn = true
-		return "", e
-	}
-	return string(v), nil
-}
-
-// receive streams one multipart field into a new blob, refusing more than limit bytes without
-// reading past limit+1.
-func (s *Server) receive(src io.Reader, limit int64, param, what string) (blob, error) {
-	bw, err := s.store.create()
-	if err != nil {
-		return blob{}, storageError(err)
-	}
-	n, err := io.Copy(bw, io.LimitReader(src, limit+1))
-	if err != nil {
-		bw.abort()
-		if errors.Is(err, errStorageFull) {
-			return blob{}, storageError(err)
-		}
-		return blob{}, badRequest(param, "invalid_multipart", "The %s's bytes could not be read: %v", what, err)
-	}
-	if n > limit {
-		bw.abort()
-		e := badRequest(param, "file_too_large", "%s is too large: at most %d bytes are allowed.", what, limit)
-		e.closeConn = true
-		return blob{}, e
-	}
-	b, err := bw.commit()
-	if err != nil {
-		return blob{}, storageError(err)
-	}
-	return b, nil
 }
 
 // CompleteUpload handles POST /uploads/{upload_id}/complete.
@@ -451,7 +286,7 @@ func (a api) CompleteUpload(w http.ResponseWriter, r *http.Request, uploadID gen
 	s.mu.Unlock()
 
 	if req.MD5 != nil && !s.opts.TrustMD5 {
-		sum, err := s.md5Of(blobs)
+		sum, err := s.md5Of(r.Context(), blobs)
 		if err == nil && !strings.EqualFold(sum, *req.MD5) {
 			err = badRequest("md5", "md5_mismatch", "md5 mismatch: the listed Parts, in the order given, hash to %s, but md5 is %s.", sum, *req.MD5)
 		}
@@ -473,31 +308,41 @@ func (a api) CompleteUpload(w http.ResponseWriter, r *http.Request, uploadID gen
 			ExpiresAt: fileExpiry(now, u.Purpose, u.expiresAfter), Filename: u.Filename,
 			Purpose: generated.OpenAIFilePurpose(u.Purpose), Status: generated.OpenAIFileStatusProcessed,
 		},
-		blobs: blobs,
+		seq: s.fileSeq + 1, blobs: blobs,
 	}
-	s.addFile(f)
-	s.dropParts(u, listed) // parts uploaded but not listed are ignored
-	u.parts = map[string]*part{}
-	u.storedBytes = 0
-	u.Status = generated.UploadStatusCompleted
 	fo := f.OpenAIFile
-	u.File = &fo
+	done := *u
+	done.Status, done.finishedAt, done.File = generated.UploadStatusCompleted, now, &fo
+	// One transaction: the File, the completed Upload, and no more part records (the listed
+	// parts' bytes now belong to the File; the others are freed below).
+	err = s.journal.update(func(tx journalTx) error {
+		if err := tx.putFile(f); err != nil {
+			return err
+		}
+		if err := tx.putUpload(&done); err != nil {
+			return err
+		}
+		return tx.deleteParts(u.ID)
+	})
+	if err != nil {
+		s.mu.Unlock()
+		fail(w, recordError(err))
+		return
+	}
+	s.fileSeq++
+	s.addFile(f)
+	var unlisted []blob // parts uploaded but not listed are ignored
+	for id, p := range u.parts {
+		if !listed[id] {
+			unlisted = append(unlisted, p.data)
+		}
+	}
+	u.takeParts()
+	u.Status, u.finishedAt, u.File = generated.UploadStatusCompleted, now, &fo
 	snap := u.snapshot()
 	s.mu.Unlock()
+	s.blobs.free(unlisted...)
 	writeJSON(w, http.StatusOK, snap)
-}
-
-func (s *Server) md5Of(blobs []blob) (string, error) {
-	rd, closeAll, err := openBlobs(s.store, blobs)
-	if err != nil {
-		return "", storageError(err)
-	}
-	defer closeAll()
-	h := md5.New()
-	if _, err := io.Copy(h, rd); err != nil {
-		return "", storageError(err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // CancelUpload handles POST /uploads/{upload_id}/cancel. Cancelling a cancelled Upload returns it
@@ -512,269 +357,38 @@ func (a api) CancelUpload(w http.ResponseWriter, r *http.Request, uploadID gener
 		fail(w, notFound("upload_id", "No such upload: '%s'.", uploadID))
 		return
 	}
-	s.refresh(u)
-	var err error
+	err := s.refresh(u)
+	var freed []blob
 	switch {
+	case err != nil:
 	case u.completing:
 		err = badRequest("upload_id", "upload_completing", "Cannot cancel: Upload '%s' is being completed.", uploadID)
 	case u.Status == generated.UploadStatusPending:
-		u.Status = generated.UploadStatusCancelled
-		s.dropParts(u, nil)
-		u.storedBytes = 0
+		now := s.now().Unix()
+		done := *u
+		done.Status, done.finishedAt = generated.UploadStatusCancelled, now
+		err = s.journal.update(func(tx journalTx) error {
+			if err := tx.putUpload(&done); err != nil {
+				return err
+			}
+			return tx.deleteParts(u.ID)
+		})
+		if err != nil {
+			err = recordError(err)
+			break
+		}
+		u.Status, u.finishedAt = generated.UploadStatusCancelled, now
+		freed = u.takeParts()
 	case u.Status == generated.UploadStatusCancelled:
 	default:
 		err = badRequest("upload_id", "upload_"+string(u.Status), "Cannot cancel: Upload '%s' is already %s.", uploadID, u.Status)
 	}
 	snap := u.snapshot()
 	s.mu.Unlock()
+	s.blobs.free(freed...)
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, snap)
-}
-
-// addFile registers a file. Callers hold s.mu.
-func (s *Server) addFile(f *file) {
-	s.fileSeq++
-	f.seq = s.fileSeq
-	s.files[f.ID] = f
-}
-
-// CreateFile handles POST /files: multipart with file, purpose and optionally
-// expires_after[anchor] and expires_after[seconds]; the file streams to storage.
-func (a api) CreateFile(w http.ResponseWriter, r *http.Request) {
-	s := a.s
-	s.stats.op("createFile")
-	var (
-		stored   *blob
-		filename string
-		fields   = map[string]string{}
-	)
-	defer func() {
-		if stored != nil {
-			s.store.remove(*stored)
-		}
-	}()
-	err := readForm(r, "", func(p *multipart.Part) error {
-		switch name := p.FormName(); name {
-		case "file":
-			if stored != nil {
-				return badRequest("file", "invalid_multipart", "Exactly one 'file' field is allowed.")
-			}
-			b, err := s.receive(p, MaxFileBytes, "file", "File")
-			if err != nil {
-				return err
-			}
-			stored = &b
-			filename = p.FileName()
-			if filename == "" {
-				filename = "file"
-			}
-		case "purpose", "expires_after[anchor]", "expires_after[seconds]":
-			v, err := smallField(p)
-			if err != nil {
-				return err
-			}
-			fields[name] = v
-		default:
-			return badRequest(name, "unknown_parameter", "Unrecognized request argument supplied: %s", name)
-		}
-		return nil
-	})
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	if stored == nil {
-		fail(w, badRequest("file", "missing_required_parameter", "Missing required parameter: 'file'."))
-		return
-	}
-	purpose, ok := fields["purpose"]
-	if !ok {
-		fail(w, badRequest("purpose", "missing_required_parameter", "Missing required parameter: 'purpose'."))
-		return
-	}
-	if err := checkPurpose(purpose); err != nil {
-		fail(w, err)
-		return
-	}
-	var after *generated.FileExpirationAfter
-	anchor, hasAnchor := fields["expires_after[anchor]"]
-	secondsText, hasSeconds := fields["expires_after[seconds]"]
-	if hasAnchor || hasSeconds {
-		if !hasAnchor || !hasSeconds {
-			fail(w, badRequest("expires_after", "missing_required_parameter", "expires_after needs both expires_after[anchor] and expires_after[seconds]."))
-			return
-		}
-		seconds, err := strconv.ParseInt(secondsText, 10, 64)
-		if err != nil {
-			fail(w, badRequest("expires_after[seconds]", "invalid_type", "Invalid type for 'expires_after[seconds]': expected an integer, got %q.", secondsText))
-			return
-		}
-		if err := checkExpiresAfter("expires_after", anchor, seconds); err != nil {
-			fail(w, err)
-			return
-		}
-		after = &generated.FileExpirationAfter{Anchor: generated.FileExpirationAfterAnchor(anchor), Seconds: seconds}
-	}
-
-	now := s.now().Unix()
-	f := &file{
-		OpenAIFile: generated.OpenAIFile{
-			ID: "file-" + randomID(22), Object: generated.OpenAIFileObjectFile, Bytes: stored.size, CreatedAt: now,
-			ExpiresAt: fileExpiry(now, purpose, after), Filename: filename,
-			Purpose: generated.OpenAIFilePurpose(purpose), Status: generated.OpenAIFileStatusProcessed,
-		},
-		blobs: []blob{*stored},
-	}
-	stored = nil
-	s.mu.Lock()
-	s.addFile(f)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, f.OpenAIFile)
-}
-
-// ListFiles handles GET /files.
-func (a api) ListFiles(w http.ResponseWriter, r *http.Request, params generated.ListFilesParams) {
-	s := a.s
-	s.stats.op("listFiles")
-	limit := int64(10000)
-	if params.Limit != nil {
-		limit = *params.Limit
-	}
-	if limit < 1 || limit > 10000 {
-		fail(w, badRequest("limit", "invalid_value", "Invalid 'limit': %d. It must be between 1 and 10000.", limit))
-		return
-	}
-	desc := true
-	if params.Order != nil {
-		switch *params.Order {
-		case generated.ListFilesParamsOrderAsc:
-			desc = false
-		case generated.ListFilesParamsOrderDesc:
-		default:
-			fail(w, badRequest("order", "invalid_value", "Invalid value for 'order': %q. Supported values are: asc, desc.", *params.Order))
-			return
-		}
-	}
-
-	s.mu.Lock()
-	var all []*file
-	for _, f := range s.files {
-		if params.Purpose == nil || string(f.Purpose) == *params.Purpose {
-			all = append(all, f)
-		}
-	}
-	var cursor *file
-	if params.After != nil {
-		cursor = s.files[*params.After]
-	}
-	s.mu.Unlock()
-	if params.After != nil && cursor == nil {
-		fail(w, badRequest("after", "invalid_value", "Invalid 'after': no file '%s'.", *params.After))
-		return
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if desc {
-			return all[i].seq > all[j].seq
-		}
-		return all[i].seq < all[j].seq
-	})
-	if cursor != nil {
-		i := sort.Search(len(all), func(i int) bool {
-			if desc {
-				return all[i].seq < cursor.seq
-			}
-			return all[i].seq > cursor.seq
-		})
-		all = all[i:]
-	}
-	page := generated.ListFilesResponse{Object: generated.ListFilesResponseObjectList, Data: []generated.OpenAIFile{}}
-	for i, f := range all {
-		if int64(i) == limit {
-			page.HasMore = true
-			break
-		}
-		page.Data = append(page.Data, f.OpenAIFile)
-	}
-	if n := len(page.Data); n > 0 {
-		first, last := page.Data[0].ID, page.Data[n-1].ID
-		page.FirstID, page.LastID = &first, &last
-	}
-	writeJSON(w, http.StatusOK, page)
-}
-
-func (s *Server) lookupFile(id string) (*file, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f, ok := s.files[id]
-	if !ok {
-		return nil, notFound("file_id", "No such File object: %s", id)
-	}
-	return f, nil
-}
-
-// RetrieveFile handles GET /files/{file_id}.
-func (a api) RetrieveFile(w http.ResponseWriter, r *http.Request, fileID generated.FileID) {
-	a.s.stats.op("retrieveFile")
-	f, err := a.s.lookupFile(fileID)
-	if err != nil {
-		fail(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, f.OpenAIFile)
-}
-
-// DeleteFile handles DELETE /files/{file_id}.
-func (a api) DeleteFile(w http.ResponseWriter, r *http.Request, fileID generated.FileID) {
-	s := a.s
-	s.stats.op("deleteFile")
-	s.mu.Lock()
-	f, ok := s.files[fileID]
-	if ok {
-		delete(s.files, fileID)
-		for _, b := range f.blobs {
-			s.store.remove(b)
-		}
-	}
-	s.mu.Unlock()
-	if !ok {
-		fail(w, notFound("file_id", "No such File object: %s", fileID))
-		return
-	}
-	writeJSON(w, http.StatusOK, generated.DeleteFileResponse{ID: fileID, Object: generated.DeleteFileResponseObjectFile, Deleted: true})
-}
-
-// DownloadFile handles GET /files/{file_id}/content: the exact bytes, streamed.
-func (a api) DownloadFile(w http.ResponseWriter, r *http.Request, fileID generated.FileID) {
-	s := a.s
-	s.stats.op("downloadFile")
-	s.mu.Lock()
-	f, ok := s.files[fileID]
-	var rd io.Reader
-	var closeAll func()
-	var err error
-	if ok {
-		// Opened under the lock, so a concurrent delete cannot remove the blobs first.
-		rd, closeAll, err = openBlobs(s.store, f.blobs)
-	}
-	s.mu.Unlock()
-	if !ok {
-		fail(w, notFound("file_id", "No such File object: %s", fileID))
-		return
-	}
-	if err != nil {
-		fail(w, storageError(err))
-		return
-	}
-	defer closeAll()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(f.Bytes, 10))
-	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.Filename}))
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return
-	}
-	_, _ = io.Copy(w, rd)
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 )
 
@@ -46,7 +48,16 @@ func newKey() string {
 type dirStorage struct {
 	dir   string
 	owned bool // created by the server, removed on close
+	// durable: a blob is on disk (fsync of the file and of the directory) before commit
+	// returns, so that the record written after it never points at bytes a crash of the
+	// machine lost (ServerOptions.SyncWrites).
+	durable bool
 }
+
+// blobSuffix ends every blob file's name; blobName matches the whole name.
+const blobSuffix = ".blob"
+
+var blobName = regexp.MustCompile(`^[0-9a-f]{32}\.blob$`)
 
 func newDirStorage(dir string) (*dirStorage, error) {
 	if dir == "" {
@@ -62,7 +73,7 @@ func newDirStorage(dir string) (*dirStorage, error) {
 	return &dirStorage{dir: dir}, nil
 }
 
-func (d *dirStorage) path(key string) string { return filepath.Join(d.dir, key+".blob") }
+func (d *dirStorage) path(key string) string { return filepath.Join(d.dir, key+blobSuffix) }
 
 type fileBlobWriter struct {
 	f    *os.File
@@ -87,11 +98,29 @@ func (w *fileBlobWriter) Write(p []byte) (int, error) {
 }
 
 func (w *fileBlobWriter) commit() (blob, error) {
-	if err := w.f.Close(); err != nil {
+	var err error
+	if w.d.durable {
+		err = w.f.Sync()
+	}
+	err = errors.Join(err, w.f.Close())
+	if err == nil && w.d.durable {
+		err = syncDir(w.d.dir)
+	}
+	if err != nil {
 		_ = os.Remove(w.d.path(w.key))
 		return blob{}, err
 	}
 	return blob{key: w.key, size: w.size}, nil
+}
+
+// syncDir makes a directory's entries durable (a new file's name survives a crash).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
 }
 
 func (w *fileBlobWriter) abort() {
@@ -108,6 +137,30 @@ func (d *dirStorage) close() error {
 	return nil
 }
 
+// list returns the size of every blob file in the directory, by key. Other files are not the
+// storage's and are left alone.
+func (d *dirStorage) list() (map[string]int64, error) {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !blobName.MatchString(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return nil, err
+		}
+		out[strings.TrimSuffix(e.Name(), blobSuffix)] = info.Size()
+	}
+	return out, nil
+}
+
 // memStorage keeps blobs in memory as lists of chunks (no growing buffer is ever copied), with
 // the total held capped at limit bytes.
 type memStorage struct {
@@ -115,6 +168,7 @@ type memStorage struct {
 	limit int64
 	used  int64
 	blobs map[string][][]byte
+	peak  int // of len(blobs) since the map was built: it is rebuilt once most entries are gone
 }
 
 const memChunk = 1 << 20
@@ -174,6 +228,7 @@ func (w *memBlobWriter) commit() (blob, error) {
 	key := newKey()
 	w.m.mu.Lock()
 	w.m.blobs[key] = w.chunks
+	w.m.peak = max(w.m.peak, len(w.m.blobs))
 	w.m.mu.Unlock()
 	return blob{key: key, size: w.size}, nil
 }
@@ -217,6 +272,13 @@ func (m *memStorage) remove(b blob) {
 	}
 	delete(m.blobs, b.key)
 	m.used -= int64(len(chunks)) * memChunk
+	if m.peak >= 1024 && len(m.blobs)*4 <= m.peak { // Go maps never shrink
+		blobs := make(map[string][][]byte, len(m.blobs))
+		for k, v := range m.blobs {
+			blobs[k] = v
+		}
+		m.blobs, m.peak = blobs, len(blobs)
+	}
 }
 
 func (m *memStorage) close() error {
@@ -224,26 +286,4 @@ func (m *memStorage) close() error {
 	m.blobs, m.used = map[string][][]byte{}, 0
 	m.mu.Unlock()
 	return nil
-}
-
-// openBlobs opens blobs in order as one reader (all are opened first, so a concurrent delete
-// cannot cut the stream short).
-func openBlobs(st storage, blobs []blob) (io.Reader, func(), error) {
-	var readers []io.Reader
-	var closers []io.Closer
-	closeAll := func() {
-		for _, c := range closers {
-			_ = c.Close()
-		}
-	}
-	for _, b := range blobs {
-		rc, err := st.open(b)
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		readers = append(readers, rc)
-		closers = append(closers, rc)
-	}
-	return io.MultiReader(readers...), closeAll, nil
 }

@@ -13,8 +13,10 @@ import (
 // By default a violation fails the round trip: a request that breaks the spec is not sent (a
 // multipart body is validated as it streams and its final bytes are withheld, see
 // [Validator.ValidateRequest]); a response that breaks it is closed and not returned. The error
-// is a *[Violation], which http.Client wraps in a *url.Error: get it back with errors.As.
-// With Report set, violations are recorded there instead and traffic is left untouched.
+// is a *[Violation], which http.Client wraps in a *url.Error: get it back with errors.As. A body
+// too large to validate (see [MaxJSONBodyBytes]) fails the same way.
+// With Report set, violations are recorded there instead and traffic is left untouched: every
+// body is passed on whole, and one too large to validate is recorded as [Unvalidated].
 //
 // Memory: see [Validator]; a streamed part costs tens of KiB whatever its size.
 type Transport struct {
@@ -45,41 +47,34 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	enforce := t.Report == nil
 	if err := v.validateRequest(out, enforce, t.Report.add); err != nil {
 		if enforce {
-			if req.Body != nil {
-				_ = req.Body.Close()
+			if out.Body != nil {
+				_ = out.Body.Close()
 			}
-			return nil, err
+			return nil, asViolationErr(err)
 		}
-		t.Report.add(asViolation(err))
+		t.Report.record(err)
 	}
 
 	resp, err := base.RoundTrip(out)
 	if err != nil {
 		return nil, err
 	}
-	if verr := v.ValidateResponse(out, resp); verr != nil {
+	if verr := v.validateResponse(out, resp); verr != nil {
 		if enforce {
 			_ = resp.Body.Close()
-			return nil, verr
+			return nil, asViolationErr(verr)
 		}
-		t.Report.add(asViolation(verr))
+		t.Report.record(verr)
 	}
 	return resp, nil
 }
 
-func asViolation(err error) *Violation {
-	var v *Violation
-	if errors.As(err, &v) {
-		return v
-	}
-	return &Violation{Messages: []string{err.Error()}}
-}
-
-// Report collects the violations a [Transport] saw. The zero value is ready to use and it is safe
-// for concurrent use.
+// Report collects what a [Transport] in Report mode saw: violations, and bodies it passed on
+// without validating them. The zero value is ready to use and it is safe for concurrent use.
 type Report struct {
-	mu         sync.Mutex
-	violations []*Violation
+	mu          sync.Mutex
+	violations  []*Violation
+	unvalidated []*Unvalidated
 }
 
 func (r *Report) add(v *Violation) {
@@ -91,6 +86,22 @@ func (r *Report) add(v *Violation) {
 	r.mu.Unlock()
 }
 
+// record files an error of the validator as a violation or as an unvalidated body.
+func (r *Report) record(err error) {
+	var u *Unvalidated
+	if errors.As(err, &u) {
+		r.mu.Lock()
+		r.unvalidated = append(r.unvalidated, u)
+		r.mu.Unlock()
+		return
+	}
+	var v *Violation
+	if !errors.As(err, &v) {
+		v = &Violation{Messages: []string{err.Error()}}
+	}
+	r.add(v)
+}
+
 // Violations returns the violations recorded so far, in the order they were seen.
 func (r *Report) Violations() []*Violation {
 	r.mu.Lock()
@@ -98,11 +109,24 @@ func (r *Report) Violations() []*Violation {
 	return append([]*Violation(nil), r.violations...)
 }
 
-// Err returns every recorded violation joined into one error, or nil if there were none.
+// Unvalidated returns the exchanges whose body was passed on without being validated (too
+// large to hold), in the order they were seen. They are not violations, but nothing says their
+// bodies conform either.
+func (r *Report) Unvalidated() []*Unvalidated {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*Unvalidated(nil), r.unvalidated...)
+}
+
+// Err returns every recorded violation and every unvalidated body joined into one error, or nil
+// if there were none: a contract test that checks Err is not passed by a body nobody checked.
 func (r *Report) Err() error {
 	var errs []error
 	for _, v := range r.Violations() {
 		errs = append(errs, v)
+	}
+	for _, u := range r.Unvalidated() {
+		errs = append(errs, u)
 	}
 	return errors.Join(errs...)
 }

@@ -6,7 +6,10 @@
 //   - [Transport] is an http.RoundTripper that validates everything a client sends and receives,
 //     for contract tests of the generated client, of openai-go, or of any other Go client.
 //   - [Server] is a reference server with OpenAI's upload semantics and limits, plus fault
-//     injection; [Start] runs it on 127.0.0.1 for tests, benchmarks and the demo.
+//     injection; [Start] runs it on 127.0.0.1 for tests, benchmarks and the demo, and
+//     `openai-uploads serve` as a long-running local stand-in: Uploads and Files expire and are
+//     swept ([Server.Sweep]), state survives a restart with DiskStorage ([ServerOptions.StorageDir]),
+//     slow clients are cut off and a stop is bounded ([Running.Shutdown]).
 package conformance
 
 import (
@@ -29,50 +32,13 @@ import (
 	uploads "github.com/openai-uploads/uploads"
 )
 
-// Direction says which half of an exchange broke the contract.
-type Direction string
-
-// The two directions of an exchange.
-const (
-	DirectionRequest  Direction = "request"
-	DirectionResponse Direction = "response"
-)
-
-// Violation is a request or response that does not conform to openapi/uploads.yaml. It is the
-// error [Validator] and [Transport] return; use errors.As to get it back from a client's error.
-type Violation struct {
-	// Operation is the spec's operationId (for example "createUpload"), or "" when the request
-	// matches no operation.
-	Operation string
-	// Method and Path are the request's method and escaped URL path.
-	Method, Path string
-	// Direction says whether the request or the response is at fault.
-	Direction Direction
-	// Status is the response's status code (responses only).
-	Status int
-	// Messages name the field and what is wrong with it, one per problem found, for example
-	// "/purpose: value is not one of the allowed values [...]".
-	Messages []string
-}
-
-// Error reads like "createUpload request: /purpose: value is not one of the allowed values …".
-func (v *Violation) Error() string {
-	op := v.Operation
-	if op == "" {
-		op = v.Method + " " + v.Path
-	}
-	head := fmt.Sprintf("%s %s", op, v.Direction)
-	if v.Direction == DirectionResponse && v.Status != 0 {
-		head = fmt.Sprintf("%s %s %d", op, v.Direction, v.Status)
-	}
-	return head + ": " + strings.Join(v.Messages, "; ")
-}
-
 // Limits of what the validator holds in memory.
 const (
 	// MaxJSONBodyBytes is the largest JSON body (request or response) the validator reads into
 	// memory to validate. This API's JSON bodies are small: the largest, a page of 10,000 files,
-	// is a few megabytes. A larger body is a violation.
+	// is a few megabytes. A larger body is never cut: it is put back whole and reported as not
+	// validated (a *Violation from ValidateRequest and ValidateResponse, and from Transport by
+	// default; an [Unvalidated] record with Transport.Report).
 	MaxJSONBodyBytes = 32 << 20
 	// MaxFormFieldBytes is the most the validator keeps of one non-binary multipart field.
 	MaxFormFieldBytes = 64 << 10
@@ -81,10 +47,13 @@ const (
 // Validator validates HTTP traffic against openapi/uploads.yaml (the document embedded as
 // [uploads.Spec]) with kin-openapi's openapi3filter. It is safe for concurrent use.
 //
-// Routing ignores the host and any base path: a request routes by the last segments of its path,
-// so http://127.0.0.1:PORT/v1/uploads and https://api.openai.com/v1/uploads both route to
-// createUpload (kin-openapi's own routers match the document's servers, which a test server's
-// address never does).
+// Routing ignores the host and is anchored at the base path: a request routes only if its path
+// is the base path followed by one of the spec's paths. The base path is the path of the spec's
+// servers URL, /v1 for uploads.yaml, unless [ValidatorOptions.BasePath] says otherwise. So
+// http://127.0.0.1:PORT/v1/uploads and https://api.openai.com/v1/uploads both route to
+// createUpload, while /v1/v1/uploads (a doubled base path), /uploads and
+// /v1/files/file-abc/uploads are violations: "no operation at this path". (kin-openapi's own
+// routers also match the servers' host, which a test server's address never does.)
 //
 // Memory: openapi3filter reads whole bodies into memory. The validator therefore reads JSON
 // bodies (at most [MaxJSONBodyBytes]) and puts them back, but never buffers a multipart body:
@@ -94,7 +63,18 @@ const (
 // status, headers and content type, and their bodies are passed through unread.
 type Validator struct {
 	doc    *openapi3.T
+	base   string // "" or "/v1": no trailing slash
 	routes []route
+}
+
+// ValidatorOptions configures [NewValidatorWithOptions]. The zero value is what [NewValidator]
+// uses.
+type ValidatorOptions struct {
+	// BasePath is the prefix of every operation's path: a request routes only if its path is
+	// BasePath followed by one of the spec's paths. "" means the path of the spec's first servers
+	// URL ("/v1" for uploads.yaml; none for a spec without servers); "/" means no prefix. Set it
+	// when the API is served under another prefix, for example "/openai/v1" behind a proxy.
+	BasePath string
 }
 
 type route struct {
@@ -116,9 +96,14 @@ func DefaultValidator() (*Validator, error) {
 	return defaultValidator, defaultErr
 }
 
-// NewValidator builds a Validator from an OpenAPI 3.0 document; pass [uploads.Spec] for this
-// SDK's contract.
+// NewValidator builds a Validator from an OpenAPI 3.0 document, with routes under the path of
+// its servers URL; pass [uploads.Spec] for this SDK's contract.
 func NewValidator(spec []byte) (*Validator, error) {
+	return NewValidatorWithOptions(spec, ValidatorOptions{})
+}
+
+// NewValidatorWithOptions builds a Validator from an OpenAPI 3.0 document with opts.
+func NewValidatorWithOptions(spec []byte, opts ValidatorOptions) (*Validator, error) {
 	doc, err := openapi3.NewLoader().LoadFromData(spec)
 	if err != nil {
 		return nil, fmt.Errorf("conformance: load spec: %w", err)
@@ -126,7 +111,18 @@ func NewValidator(spec []byte) (*Validator, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("conformance: invalid spec: %w", err)
 	}
-	v := &Validator{doc: doc}
+	base := opts.BasePath
+	if base == "" && len(doc.Servers) > 0 {
+		u, err := url.Parse(doc.Servers[0].URL)
+		if err != nil {
+			return nil, fmt.Errorf("conformance: the spec's servers URL %q: %w", doc.Servers[0].URL, err)
+		}
+		base = u.EscapedPath()
+	}
+	if base != "" && !strings.HasPrefix(base, "/") {
+		return nil, fmt.Errorf("conformance: BasePath %q does not start with /", base)
+	}
+	v := &Validator{doc: doc, base: strings.TrimRight(base, "/")}
 	for path, item := range doc.Paths.Map() {
 		r := route{path: path, item: item}
 		for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
@@ -140,7 +136,7 @@ func NewValidator(spec []byte) (*Validator, error) {
 		}
 		v.routes = append(v.routes, r)
 	}
-	// Longer templates first, then more literal segments: the most specific match wins.
+	// More literal segments first: /files/{id}/content before a template with a parameter there.
 	sort.Slice(v.routes, func(i, j int) bool {
 		a, b := v.routes[i], v.routes[j]
 		if len(a.segments) != len(b.segments) {
@@ -154,28 +150,41 @@ func NewValidator(spec []byte) (*Validator, error) {
 // Spec returns the loaded document.
 func (v *Validator) Spec() *openapi3.T { return v.doc }
 
-// findRoute matches the request's path by its trailing segments, whatever host and base path
-// precede them.
+// BasePath returns the prefix routes are anchored at ("" for none).
+func (v *Validator) BasePath() string { return v.base }
+
+// findRoute matches the request's path, whatever its host: the base path, then exactly the
+// segments of one of the spec's paths.
 func (v *Validator) findRoute(req *http.Request) (*routers.Route, map[string]string, *Violation) {
 	escaped := req.URL.EscapedPath()
-	segs := strings.Split(strings.Trim(escaped, "/"), "/")
+	noRoute := func(msg string) *Violation {
+		return &Violation{Method: req.Method, Path: escaped, Direction: DirectionRequest, Messages: []string{msg}}
+	}
+	base := v.base
+	if base == "" {
+		base = "/"
+	}
+	rest, ok := strings.CutPrefix(escaped, v.base)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		return nil, nil, noRoute(fmt.Sprintf("no operation at this path: it is not under the base path %s", base))
+	}
+	segs := strings.Split(rest[1:], "/") // a trailing slash leaves an empty segment, which matches nothing
 	var pathMatched bool
 	for _, r := range v.routes {
-		if len(segs) < len(r.segments) {
+		if len(segs) != len(r.segments) {
 			continue
 		}
-		tail := segs[len(segs)-len(r.segments):]
 		params := map[string]string{}
 		ok := true
 		for i, lit := range r.segments {
 			if r.params[i] == "" {
-				if tail[i] != lit {
+				if segs[i] != lit {
 					ok = false
 					break
 				}
 				continue
 			}
-			val, err := url.PathUnescape(tail[i])
+			val, err := url.PathUnescape(segs[i])
 			if err != nil || val == "" {
 				ok = false
 				break
@@ -195,11 +204,10 @@ func (v *Validator) findRoute(req *http.Request) (*routers.Route, map[string]str
 			Method: req.Method, Operation: op,
 		}, params, nil
 	}
-	msg := "no operation in the spec has this path"
 	if pathMatched {
-		msg = "method " + req.Method + " is not allowed on this path"
+		return nil, nil, noRoute("method " + req.Method + " is not allowed on this path")
 	}
-	return nil, nil, &Violation{Method: req.Method, Path: escaped, Direction: DirectionRequest, Messages: []string{msg}}
+	return nil, nil, noRoute(fmt.Sprintf("no operation at this path: %s is not one of the spec's paths (under the base path %s)", rest, base))
 }
 
 // Operation returns the operationId a request routes to, or "" if none.
@@ -240,6 +248,7 @@ func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) erro
 // Authorization header, the content type and the body. It never consumes the body:
 //
 //   - a JSON (or other non-multipart) body is read into memory and put back, with GetBody set;
+//     one larger than [MaxJSONBodyBytes] is put back whole, unvalidated, and the error says so;
 //   - a multipart/form-data body is not read here. req.Body is replaced with a reader that
 //     validates a skeleton of the form as the bytes stream through it and withholds the form's
 //     final bytes until the check is done: if the form breaks the spec, the last Read returns the
@@ -248,11 +257,26 @@ func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) erro
 //
 // The error, if any, is a *Violation.
 func (v *Validator) ValidateRequest(req *http.Request) error {
-	return v.validateRequest(req, true, nil)
+	return asViolationErr(v.validateRequest(req, true, nil))
+}
+
+// readUpTo reads at most MaxJSONBodyBytes of body. If there is more, it returns nil and a body
+// that reads everything, what was read and the rest, and closes the original.
+func readUpTo(body io.ReadCloser) (data []byte, whole io.ReadCloser, err error) {
+	data, err = io.ReadAll(io.LimitReader(body, MaxJSONBodyBytes+1))
+	if err != nil || len(data) <= MaxJSONBodyBytes {
+		_ = body.Close()
+		return data, nil, err
+	}
+	return nil, struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), body), body}, nil
 }
 
 // validateRequest validates req; for a streamed multipart body, enforce says whether a violation
-// withholds the end of the body (true) or is handed to record once the body has streamed.
+// withholds the end of the body (true) or is handed to record once the body has streamed. A body
+// too large to validate is put back whole and the error is an *Unvalidated.
 func (v *Validator) validateRequest(req *http.Request, enforce bool, record func(*Violation)) error {
 	route, params, viol := v.findRoute(req)
 	if viol != nil {
@@ -277,14 +301,15 @@ func (v *Validator) validateRequest(req *http.Request, enforce bool, record func
 		}
 		check.Body = http.NoBody
 	case hasBody:
+		var whole io.ReadCloser
 		var err error
-		body, err = io.ReadAll(io.LimitReader(req.Body, MaxJSONBodyBytes+1))
-		_ = req.Body.Close()
+		body, whole, err = readUpTo(req.Body)
 		if err != nil {
 			return newViolation([]string{"body: reading failed: " + err.Error()})
 		}
-		if len(body) > MaxJSONBodyBytes {
-			return newViolation([]string{fmt.Sprintf("body: larger than %d bytes, the most the validator reads", MaxJSONBodyBytes)})
+		if whole != nil {
+			req.Body = whole
+			return &Unvalidated{Operation: route.Operation.OperationID, Method: req.Method, Path: req.URL.EscapedPath(), Direction: DirectionRequest, Reason: tooLarge()}
 		}
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
@@ -321,9 +346,14 @@ func (v *Validator) validateRequest(req *http.Request, enforce bool, record func
 
 // ValidateResponse validates resp as the answer to req: a declared status, the declared headers,
 // the content type and the body. A JSON body is read (at most [MaxJSONBodyBytes]) and put back,
-// so the caller can still read resp.Body; a binary body (downloadFile) is not read. The error, if
-// any, is a *Violation.
+// so the caller can still read resp.Body; a larger one is put back whole, unvalidated, and the
+// error says so. A binary body (downloadFile) is not read. The error, if any, is a *Violation.
 func (v *Validator) ValidateResponse(req *http.Request, resp *http.Response) error {
+	return asViolationErr(v.validateResponse(req, resp))
+}
+
+// validateResponse is ValidateResponse, with an *Unvalidated for a body too large to validate.
+func (v *Validator) validateResponse(req *http.Request, resp *http.Response) error {
 	route, params, viol := v.findRoute(req)
 	if viol != nil {
 		viol.Direction = DirectionResponse
@@ -337,14 +367,14 @@ func (v *Validator) ValidateResponse(req *http.Request, resp *http.Response) err
 	var body io.ReadCloser = http.NoBody
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if resp.Body != nil && resp.Body != http.NoBody && mediaType != "application/octet-stream" {
-		data, err := io.ReadAll(io.LimitReader(resp.Body, MaxJSONBodyBytes+1))
-		_ = resp.Body.Close()
+		data, whole, err := readUpTo(resp.Body)
+		if whole != nil {
+			resp.Body = whole
+			return &Unvalidated{Operation: route.Operation.OperationID, Method: req.Method, Path: req.URL.EscapedPath(), Direction: DirectionResponse, Status: resp.StatusCode, Reason: tooLarge()}
+		}
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		if err != nil {
 			return newViolation([]string{"body: reading failed: " + err.Error()})
-		}
-		if len(data) > MaxJSONBodyBytes {
-			return newViolation([]string{fmt.Sprintf("body: larger than %d bytes, the most the validator reads", MaxJSONBodyBytes)})
 		}
 		body = io.NopCloser(bytes.NewReader(data))
 	}
@@ -357,69 +387,4 @@ func (v *Validator) ValidateResponse(req *http.Request, resp *http.Response) err
 		return newViolation(messages(err))
 	}
 	return nil
-}
-
-// messages flattens kin-openapi's errors into one line per problem, each naming its field.
-func messages(err error) []string {
-	var out []string
-	var walk func(prefix string, err error)
-	walk = func(prefix string, err error) {
-		switch e := err.(type) {
-		case openapi3.MultiError:
-			for _, sub := range e {
-				walk(prefix, sub)
-			}
-		case *openapi3filter.RequestError:
-			switch {
-			case e.Parameter != nil:
-				p := joinPrefix(prefix, fmt.Sprintf("%s parameter %s", e.Parameter.In, e.Parameter.Name))
-				if e.Err != nil {
-					walk(p, e.Err)
-				} else {
-					out = append(out, joinPrefix(p, e.Reason))
-				}
-			case e.Err != nil && (e.Reason == "" || isSchemaMismatch(e.Reason)):
-				walk(prefix, e.Err)
-			case e.Err != nil:
-				walk(joinPrefix(prefix, "body: "+e.Reason), e.Err)
-			default:
-				out = append(out, joinPrefix(prefix, "body: "+e.Reason))
-			}
-		case *openapi3filter.ResponseError:
-			if e.Err != nil && isSchemaMismatch(e.Reason) {
-				walk(prefix, e.Err)
-			} else if e.Err != nil {
-				walk(joinPrefix(prefix, e.Reason), e.Err)
-			} else {
-				out = append(out, joinPrefix(prefix, e.Reason))
-			}
-		case *openapi3filter.SecurityRequirementsError:
-			out = append(out, joinPrefix(prefix, "security: "+errNoBearer.Error()))
-		case *openapi3.SchemaError:
-			where := prefix
-			if ptr := e.JSONPointer(); len(ptr) > 0 {
-				where = joinPrefix(prefix, "/"+strings.Join(ptr, "/"))
-			}
-			out = append(out, joinPrefix(where, e.Reason))
-		case *openapi3filter.ParseError:
-			out = append(out, joinPrefix(prefix, e.Error()))
-		default:
-			out = append(out, joinPrefix(prefix, err.Error()))
-		}
-	}
-	walk("", err)
-	return out
-}
-
-// isSchemaMismatch reports kin-openapi's generic "… doesn't match schema #/…" reason, which the
-// schema errors under it say better.
-func isSchemaMismatch(reason string) bool {
-	return strings.Contains(reason, "doesn't match schema")
-}
-
-func joinPrefix(prefix, msg string) string {
-	if prefix == "" {
-		return msg
-	}
-	return prefix + ": " + msg
 }

@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	uploads "github.com/openai-uploads/uploads"
 	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
 )
@@ -73,12 +75,14 @@ func asViolation(t *testing.T, err error) *conformance.Violation {
 
 const createBody = `{"bytes":1024,"filename":"a.jsonl","mime_type":"application/jsonl","purpose":"batch"}`
 
-func TestValidatorRoutesWhateverHostAndBasePath(t *testing.T) {
+// TestValidatorRoutesAnchoredAtTheBasePath: whatever the host, a request routes only when its
+// path is the base path (/v1, from the spec's servers URL) followed by one of the spec's paths.
+func TestValidatorRoutesAnchoredAtTheBasePath(t *testing.T) {
 	v := validator(t)
 	for _, tc := range []struct{ method, url, op string }{
 		{"POST", "http://127.0.0.1:41234/v1/uploads", "createUpload"},
 		{"POST", "https://api.openai.com/v1/uploads", "createUpload"},
-		{"POST", "http://localhost:8080/some/proxy/prefix/v1/uploads/upload_abc/parts", "addUploadPart"},
+		{"POST", "http://127.0.0.1:1/v1/uploads/upload_abc/parts", "addUploadPart"},
 		{"POST", "http://127.0.0.1:1/v1/uploads/upload_abc/complete", "completeUpload"},
 		{"POST", "http://127.0.0.1:1/v1/uploads/a%2Fb/cancel", "cancelUpload"},
 		{"GET", "http://127.0.0.1:1/v1/files", "listFiles"},
@@ -86,6 +90,7 @@ func TestValidatorRoutesWhateverHostAndBasePath(t *testing.T) {
 		{"GET", "http://127.0.0.1:1/v1/files/file-abc", "retrieveFile"},
 		{"DELETE", "http://127.0.0.1:1/v1/files/file-abc", "deleteFile"},
 		{"GET", "http://127.0.0.1:1/v1/files/file-abc/content", "downloadFile"},
+		{"GET", "http://127.0.0.1:1/v1/files/content", "retrieveFile"}, // an id that reads "content"
 		{"GET", "http://127.0.0.1:1/v1/models", ""},
 		{"PUT", "http://127.0.0.1:1/v1/uploads", ""},
 	} {
@@ -96,6 +101,66 @@ func TestValidatorRoutesWhateverHostAndBasePath(t *testing.T) {
 		if got := v.Operation(req); got != tc.op {
 			t.Errorf("%s %s routes to %q, want %q", tc.method, tc.url, got, tc.op)
 		}
+	}
+}
+
+// TestValidatorRefusesPathsOffTheBasePath: a doubled base path (a classic client bug), a missing
+// one, another prefix, a spec path inside another, a trailing slash or an empty id route to no
+// operation.
+func TestValidatorRefusesPathsOffTheBasePath(t *testing.T) {
+	v := validator(t)
+	for _, tc := range []struct{ method, path, want string }{
+		{"POST", "/v1/v1/uploads", "/v1/uploads is not one of the spec's paths"},
+		{"POST", "/uploads", "not under the base path /v1"},
+		{"POST", "/api/v1/uploads", "not under the base path /v1"},
+		{"POST", "/v1/files/file-abc/uploads", "/files/file-abc/uploads is not one of the spec's paths"},
+		{"POST", "/v1/uploads/", "/uploads/ is not one of the spec's paths"},
+		{"GET", "/v1/files//content", "is not one of the spec's paths"},
+		{"POST", "/v1uploads", "not under the base path /v1"},
+		{"GET", "/", "not under the base path /v1"},
+	} {
+		req := jsonRequest(t, tc.method, "http://127.0.0.1:9"+tc.path, createBody)
+		_, err := validateAndSend(t, v, req)
+		if err == nil {
+			t.Errorf("%s %s was accepted", tc.method, tc.path)
+			continue
+		}
+		viol := asViolation(t, err)
+		if viol.Operation != "" || !strings.Contains(err.Error(), "no operation at this path") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %s: %v, want no operation, saying %q", tc.method, tc.path, err, tc.want)
+		}
+	}
+}
+
+// TestValidatorBasePathOption: under another prefix, routes follow ValidatorOptions.BasePath.
+func TestValidatorBasePathOption(t *testing.T) {
+	for _, tc := range []struct {
+		base, path, op string
+	}{
+		{"/openai/v1", "/openai/v1/uploads/upload_abc/parts", "addUploadPart"},
+		{"/openai/v1/", "/openai/v1/files", "listFiles"},
+		{"/openai/v1", "/v1/uploads/upload_abc/parts", ""},
+		{"/", "/uploads", "createUpload"},
+		{"/", "/v1/uploads", ""},
+	} {
+		v, err := conformance.NewValidatorWithOptions(uploads.Spec, conformance.ValidatorOptions{BasePath: tc.base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		method := "POST"
+		if strings.HasSuffix(tc.path, "/files") {
+			method = "GET"
+		}
+		req, _ := http.NewRequest(method, "http://127.0.0.1:9"+tc.path, nil)
+		if got := v.Operation(req); got != tc.op {
+			t.Errorf("BasePath %q: %s routes to %q, want %q", tc.base, tc.path, got, tc.op)
+		}
+	}
+	if _, err := conformance.NewValidatorWithOptions(uploads.Spec, conformance.ValidatorOptions{BasePath: "v1"}); err == nil {
+		t.Error("a BasePath without a leading slash was accepted")
+	}
+	if v := validator(t); v.BasePath() != "/v1" {
+		t.Errorf("the default base path is %q, want /v1 (the spec's servers URL)", v.BasePath())
 	}
 }
 
@@ -168,7 +233,7 @@ func TestValidatorRejectsMalformedRequests(t *testing.T) {
 		}, "createUpload", "security: the Authorization header is not"},
 		{"unknown path", func() *http.Request {
 			return jsonRequest(t, "GET", base+"/models", "")
-		}, "", "no operation in the spec has this path"},
+		}, "", "no operation at this path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := validateAndSend(t, v, tc.req())
@@ -331,6 +396,7 @@ func TestValidatorRejectsMalformedResponses(t *testing.T) {
 		{"error without envelope", `{"message":"nope"}`, "application/json", 400, `/error: property "error" is missing`},
 		{"error code not a string", `{"error":{"message":"m","type":"t","param":null,"code":5}}`, "application/json", 500, "/error/code: value must be a string"},
 		{"html error page", "<html>bad gateway</html>", "text/html", 502, `response header Content-Type has unexpected value: "text/html"`},
+		{"file not an object", strings.Replace(goodUpload, `}`, `,"file":"file-abc"}`, 1), "application/json", 200, "/file: doesn't match all schemas"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url := fakeResponder(t, tc.status, tc.contentType, tc.body)
@@ -418,5 +484,79 @@ func TestTransportRefusesToSendInvalidRequests(t *testing.T) {
 	}
 	if n := srv.UploadParts(up.ID); n != 0 {
 		t.Errorf("the server stored %d parts from a form that was never completed", n)
+	}
+}
+
+// bigJSON is a JSON document of more than MaxJSONBodyBytes.
+func bigJSON() string {
+	return `{"pad":"` + strings.Repeat("a", conformance.MaxJSONBodyBytes) + `"}`
+}
+
+// TestReportModeNeverCutsABody: in Report mode a body too large to validate, request or
+// response, is passed on whole and recorded as not validated (not as a violation); by default
+// it fails the round trip as a violation.
+func TestReportModeNeverCutsABody(t *testing.T) {
+	big := bigJSON()
+	var received atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		received.Store(n)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, big)
+	}))
+	t.Cleanup(srv.Close)
+
+	report := &conformance.Report{}
+	hc := &http.Client{Transport: &conformance.Transport{Base: newBase(t), Report: report}}
+	req := jsonRequest(t, "POST", srv.URL+"/v1/uploads", big)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("report mode failed the round trip: %v", err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(got) != len(big) {
+		t.Errorf("the response reached the client with %d bytes (%v), want all %d", len(got), err, len(big))
+	}
+	if n := received.Load(); n != int64(len(big)) {
+		t.Errorf("the server received %d bytes of the request, want all %d", n, len(big))
+	}
+	if v := report.Violations(); len(v) != 0 {
+		t.Errorf("recorded violations %v, want none", v)
+	}
+	un := report.Unvalidated()
+	if len(un) != 2 || un[0].Direction != conformance.DirectionRequest || un[1].Direction != conformance.DirectionResponse ||
+		un[1].Operation != "createUpload" || un[1].Status != 200 || !strings.Contains(un[1].Reason, "not validated") {
+		t.Fatalf("unvalidated records %+v, want the request and the response of createUpload", un)
+	}
+	if err := report.Err(); err == nil || !strings.Contains(err.Error(), "passed on whole, not validated") {
+		t.Errorf("Report.Err() = %v, want the unvalidated bodies", err)
+	}
+
+	// By default, the request is refused (not sent) and so is the response.
+	strict := &http.Client{Transport: &conformance.Transport{Base: newBase(t)}}
+	received.Store(0)
+	_, err = strict.Do(jsonRequest(t, "POST", srv.URL+"/v1/uploads", big))
+	if viol := asViolation(t, err); viol.Direction != conformance.DirectionRequest || !strings.Contains(viol.Error(), "not validated") {
+		t.Errorf("default mode: %v", err)
+	}
+	if received.Load() != 0 {
+		t.Error("default mode sent a request it could not validate")
+	}
+	small := jsonRequest(t, "GET", srv.URL+"/v1/files", "")
+	small.Body, small.ContentLength = http.NoBody, 0
+	_, err = strict.Do(small)
+	if viol := asViolation(t, err); viol.Direction != conformance.DirectionResponse || !strings.Contains(viol.Error(), "not validated") {
+		t.Errorf("default mode, large response: %v", err)
+	}
+
+	// ValidateResponse puts a large body back whole.
+	v := validator(t)
+	r := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(big))}
+	if err := v.ValidateResponse(small, r); err == nil {
+		t.Error("ValidateResponse passed a body it did not read")
+	}
+	if got, _ := io.ReadAll(r.Body); len(got) != len(big) {
+		t.Errorf("ValidateResponse left %d bytes of %d", len(got), len(big))
 	}
 }

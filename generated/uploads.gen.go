@@ -427,7 +427,7 @@ type OpenAIFile struct {
 	CreatedAt int64 `json:"created_at"`
 
 	// ExpiresAt The Unix timestamp (in seconds) for when the file will expire.
-	ExpiresAt *int64 `json:"expires_at,omitempty"`
+	ExpiresAt *int64 `json:"expires_at"`
 
 	// Filename The name of the file.
 	Filename string `json:"filename"`
@@ -447,7 +447,7 @@ type OpenAIFile struct {
 
 	// StatusDetails Deprecated. For details on why a fine-tuning training file failed validation, see the `error` field on `fine_tuning.job`.
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
-	StatusDetails *string `json:"status_details,omitempty"`
+	StatusDetails *string `json:"status_details"`
 }
 
 // OpenAIFileObject The object type, which is always `file`.
@@ -473,7 +473,7 @@ type Upload struct {
 	ExpiresAt int64 `json:"expires_at"`
 
 	// File The ready File object after the Upload is completed.
-	File *OpenAIFile `json:"file,omitempty"`
+	File *OpenAIFile `json:"file"`
 
 	// Filename The name of the file to be uploaded.
 	Filename string `json:"filename"`
