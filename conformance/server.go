@@ -66,7 +66,8 @@ type ServerOptions struct {
 	StorageDir string
 	// MemoryLimit caps MemoryStorage; 0 means DefaultMemoryLimit.
 	MemoryLimit int64
-	// Faults are injected into part requests (POST /uploads/{id}/parts).
+	// Faults are injected into the requests of the operations Faults.Operations names (by
+	// default part requests, POST /uploads/{id}/parts).
 	Faults Faults
 	// Latency is added before every request is handled.
 	Latency time.Duration
@@ -172,12 +173,15 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "unknown_url",
 			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.EscapedPath()))
 	})
-	s.handler = mux
+	s.handler = s.withFaults(mux) // fault injection over every operation (faults_inject.go)
 	return s, nil
 }
 
 // Close releases the server's storage (a temporary directory it made is removed).
-func (s *Server) Close() error { return s.store.close() }
+func (s *Server) Close() error {
+	s.faults.close() // releases the connections stalls hold
+	return s.store.close()
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -241,11 +241,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		fail(w, err)
 		return
 	}
-	fault := s.faults.next()
-	if fault != "" {
-		s.stats.fault(fault)
-	}
-
 	var stored *blob
 	defer func() {
 		if stored != nil {
@@ -260,21 +255,12 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		if stored != nil {
 			return badRequest("data", "invalid_multipart", "A Part has exactly one 'data' field.")
 		}
-		if fault == FaultReset {
-			// Read a little of the part, then reset the connection mid-body.
-			_, _ = io.CopyN(io.Discard, p, 16<<10)
-			resetConnection(w)
-			return errHijacked
-		}
 		b, err := s.receive(p, MaxPartBytes, "data", "Part")
 		if err == nil {
 			stored = &b
 		}
 		return err
 	})
-	if errors.Is(err, errHijacked) {
-		return
-	}
 	if err != nil {
 		fail(w, err)
 		return
@@ -283,21 +269,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		fail(w, badRequest("data", "missing_required_parameter", "Missing required parameter: 'data'."))
 		return
 	}
-	switch fault {
-	case Fault500:
-		fail(w, &apiError{status: http.StatusInternalServerError, typ: "server_error", message: "The server had an error while processing your request (injected fault)."})
-		return
-	case Fault503:
-		fail(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", message: "The server is overloaded (injected fault)."})
-		return
-	case Fault429:
-		delay := s.faults.retryAfter
-		w.Header().Set("retry-after-ms", strconv.FormatInt(delay.Milliseconds(), 10))
-		w.Header().Set("Retry-After", strconv.FormatInt(int64((delay+time.Second-1)/time.Second), 10))
-		fail(w, &apiError{status: http.StatusTooManyRequests, typ: "requests", code: "rate_limit_exceeded", message: "Rate limit reached for requests (injected fault)."})
-		return
-	}
-
 	s.mu.Lock()
 	u, err := s.lookupPending(uploadID, "add a Part")
 	if err == nil && u.storedBytes+stored.size > MaxUploadBytes {
@@ -316,16 +287,8 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 	s.stats.partsStored.Add(1)
 	s.stats.partBytes.Add(p.data.size)
 
-	if fault == FaultLostResponse {
-		// The part is stored, but the answer never arrives.
-		dropConnection(w)
-		return
-	}
 	writeJSON(w, http.StatusOK, generated.UploadPart{ID: p.id, Object: generated.UploadPartObjectUploadPart, CreatedAt: p.createdAt, UploadID: uploadID})
 }
-
-// errHijacked ends a handler whose connection was taken over (an injected fault).
-var errHijacked = errors.New("connection hijacked")
 
 // readForm streams a multipart/form-data request's fields, in order, to handle; the first error
 // ends it. A body that is not such a form, or breaks off, is a 400 naming param.
