@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,12 +22,17 @@ func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
 		Organization: cmd.String(flagOrganization),
 		Project:      cmd.String(flagProject),
 		HTTPClient:   a.httpClient,
+		Timeout:      cmd.Duration(flagTimeout),
 	}
 	if cmd.Bool(flagDebug) {
 		opts.Debug = a.stderr
 	}
 	c, err := helpers.NewClient(opts)
 	if err != nil {
+		var in *helpers.InputError
+		if errors.As(err, &in) {
+			return nil, failure(err) // names the flag
+		}
 		return nil, usageError{err}
 	}
 	return c, nil

@@ -9,7 +9,7 @@
 // uploads:parts create, files create|list|retrieve|delete|content, serve, demo.
 // Global flags (accepted before or after the command): --api-key ($OPENAI_API_KEY),
 // --base-url ($OPENAI_BASE_URL), --organization ($OPENAI_ORG_ID), --project
-// ($OPENAI_PROJECT_ID), --format json|pretty, --debug.
+// ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --timeout DURATION.
 //
 // Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (a
 // missing or bad flag, an unreadable file).
@@ -25,8 +25,11 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/openai-uploads/uploads/helpers"
 )
 
 func main() {
@@ -133,6 +136,7 @@ const (
 	flagProject      = "project"
 	flagFormat       = "format"
 	flagDebug        = "debug"
+	flagTimeout      = "timeout"
 )
 
 func globalFlags() []cli.Flag {
@@ -142,6 +146,13 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagOrganization, Usage: "OpenAI-Organization header", Sources: cli.EnvVars("OPENAI_ORG_ID")},
 		&cli.StringFlag{Name: flagProject, Usage: "OpenAI-Project header", Sources: cli.EnvVars("OPENAI_PROJECT_ID")},
 		&cli.BoolFlag{Name: flagDebug, Usage: "log each request and response line to stderr (Authorization redacted)"},
+		&cli.DurationFlag{Name: flagTimeout, Value: helpers.DefaultTimeout, Usage: "deadline of each attempt of a request that streams no file bytes (create, complete, cancel, files list …); timed-out attempts are retried where safe",
+			Validator: func(d time.Duration) error {
+				if d <= 0 {
+					return usagef("--timeout must be positive, not %v", d)
+				}
+				return nil
+			}},
 		&cli.StringFlag{Name: flagFormat, Usage: "output format: json or pretty", Value: "json",
 			Validator: func(v string) error {
 				if v != "json" && v != "pretty" {

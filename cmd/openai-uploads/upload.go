@@ -32,7 +32,8 @@ func (a *app) uploadCommand() *cli.Command {
 			&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N (N in 3600..2592000)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress; run again with it to resume", TakesFile: true},
 			&cli.StringFlag{Name: "size", Usage: "size in bytes of the data on stdin (PATH -)"},
-			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries per part"},
+			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries of each request (create, each part, complete)"},
+			&cli.DurationFlag{Name: "stall-timeout", Value: helpers.DefaultStallTimeout, Usage: "abandon and retry a part when none of its bytes moves and no answer comes for this long"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"},
 		},
 		Action: a.upload,
@@ -51,6 +52,9 @@ var flagOf = map[string]string{
 	"UploadOptions.ExpiresAfter.Seconds": "--expires-after",
 	"UploadOptions.ExpiresAfter.Anchor":  "--expires-after",
 	"UploadOptions.Checkpoint":           "--checkpoint",
+	"UploadOptions.StallTimeout":         "--stall-timeout",
+	"ClientOptions.Timeout":              "--timeout",
+	"ClientOptions.BaseURL":              "--base-url",
 	"size":                               "PATH",
 	"path":                               "PATH",
 }
@@ -107,14 +111,15 @@ func (a *app) uploadStdin(ctx context.Context, cmd *cli.Command, c *helpers.Clie
 // uploadOptions reads the flags; a bad one is a usage error naming it.
 func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 	opts := helpers.UploadOptions{
-		Purpose:     generated.CreateUploadRequestPurpose(cmd.String("purpose")),
-		MIMEType:    cmd.String("mime-type"),
-		Filename:    cmd.String("filename"),
-		Concurrency: cmd.Int("concurrency"),
-		SkipMD5:     cmd.Bool("no-md5"),
-		MD5:         cmd.String("md5"),
-		Checkpoint:  cmd.String("checkpoint"),
-		MaxRetries:  cmd.Int("max-retries"),
+		Purpose:      generated.CreateUploadRequestPurpose(cmd.String("purpose")),
+		MIMEType:     cmd.String("mime-type"),
+		Filename:     cmd.String("filename"),
+		Concurrency:  cmd.Int("concurrency"),
+		SkipMD5:      cmd.Bool("no-md5"),
+		MD5:          cmd.String("md5"),
+		Checkpoint:   cmd.String("checkpoint"),
+		MaxRetries:   cmd.Int("max-retries"),
+		StallTimeout: cmd.Duration("stall-timeout"),
 	}
 	if opts.Purpose == "" {
 		return opts, usagef("--purpose is required (assistants, batch, fine-tune, vision, user_data or evals)")
@@ -129,6 +134,9 @@ func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 	opts.PartSize = partSize
 	if opts.Concurrency < 1 || opts.Concurrency > helpers.MaxConcurrency {
 		return opts, usagef("--concurrency must be between 1 and %d, got %d", helpers.MaxConcurrency, opts.Concurrency)
+	}
+	if opts.StallTimeout <= 0 {
+		return opts, usagef("--stall-timeout must be positive, not %v", opts.StallTimeout)
 	}
 	if cmd.IsSet("max-retries") && opts.MaxRetries == 0 {
 		opts.MaxRetries = -1 // an explicit 0 means none
