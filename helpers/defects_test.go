@@ -108,6 +108,32 @@ func TestA2xxThatIsNotTheResult(t *testing.T) {
 		}
 		checkUploaded(t, c, srv, up, data)
 	})
+	t.Run("a part answered 2xx before it was sent", func(t *testing.T) {
+		var answered atomic.Bool
+		srv := startServer(t, conformance.ServerOptions{}, func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !strings.HasSuffix(r.URL.Path, "/parts") || !answered.CompareAndSwap(false, true) {
+					next.ServeHTTP(w, r)
+					return
+				}
+				_, _ = io.CopyN(io.Discard, r.Body, 1<<10) // 1 KiB of 16 MiB, then a 2xx
+				w.Header().Set("Connection", "close")
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"id":"part_early","object":"upload.part","created_at":1,"upload_id":"x"}`)
+			})
+		})
+		c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+		data := pattern(16 << 20)
+		g := &progressGuard{t: t}
+		up, err := c.UploadReaderAt(hangGuard(t), bytes.NewReader(data), int64(len(data)), helpers.UploadOptions{Purpose: "batch", Filename: "train.jsonl", PartSize: int64(len(data)), Progress: g.update})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUploaded(t, c, srv, up, data)
+		if g.last.Retries != 1 || g.last.BytesSent != int64(len(data)) {
+			t.Errorf("progress %+v, want one retry and every byte counted once", g.last)
+		}
+	})
 	t.Run("the public method", func(t *testing.T) {
 		api := newScripted(t, answer{status: 200, body: `{"object":"upload.part","id":""}`})
 		_, err := rawClient(t, api.URL).AddUploadPart(context.Background(), "upload_1", strings.NewReader("abc"), 3)

@@ -108,6 +108,10 @@ func (u *upload) sendPart(ctx context.Context, span partSpan, buf *[]byte) error
 		body := &partReader{r: data, want: span.length, prog: u.prog}
 		part, err := u.c.AddUploadPart(withCall(ctx, callOptions{stall: u.opts.StallTimeout}), u.up.ID, body, span.length)
 		sent, srcErr := body.finish() // from here on, nothing reads the part or counts its bytes
+		if err == nil && sent != span.length {
+			// A 2xx before the whole part was taken: the server cannot have stored this part.
+			err = fmt.Errorf("addUploadPart: %w: the answer came after %d of the part's %d bytes", errNoResult, sent, span.length)
+		}
 		if err == nil {
 			u.ids[span.index] = part.ID
 			u.prog.partDone(0)

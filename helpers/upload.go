@@ -131,7 +131,11 @@ func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 // Parts are read in order into buffers from a pool of at most opts.Concurrency+1 buffers of
 // opts.PartSize bytes (5 × 64 MiB with the defaults): that is this entry point's memory bound.
 // A retried part is sent again from its buffer. The md5 is computed as the parts are read. If r
-// ends before size bytes or has more, the upload fails with ErrSourceChanged.
+// ends before size bytes or has more, the upload fails with ErrSourceChanged; after size bytes
+// the upload waits for r to end (io.EOF) before completing. When ctx ends, a Read of r that
+// blocks is interrupted through SetReadDeadline if r has one (an *os.File of a pipe, a
+// net.Conn; the deadline is cleared again afterwards); otherwise the call returns at once and
+// leaves that one Read to finish in a goroutine, which then ends, dropping what it read.
 func (c *Client) UploadReader(ctx context.Context, r io.Reader, size int64, opts UploadOptions) (*generated.Upload, error) {
 	if opts.Checkpoint != "" {
 		return nil, inputErrorf("UploadOptions.Checkpoint", "resume needs a file; use UploadFile")
