@@ -320,3 +320,24 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestStallTimeoutGuardsThePublicStreams: AddUploadPart and CreateFile, called directly, are
+// guarded by ClientOptions.StallTimeout: a frozen request fails with ErrStalled instead of
+// hanging, and, since all of it was sent, says that it may have taken effect (ErrReplyLost).
+func TestStallTimeoutGuardsThePublicStreams(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 0, "addUploadPart", "createFile")})
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.StallTimeout = 200 * time.Millisecond })
+	ctx := hangGuard(t)
+	up, err := c.CreateUpload(ctx, createReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AddUploadPart(ctx, up.ID, bytes.NewReader(pattern(10)), 10)
+	if !errors.Is(err, helpers.ErrStalled) || !errors.Is(err, helpers.ErrReplyLost) {
+		t.Errorf("AddUploadPart: err = %v, want ErrStalled and ErrReplyLost", err)
+	}
+	_, err = c.CreateFile(ctx, bytes.NewReader(pattern(10)), 10, "a.jsonl", "batch", nil)
+	if !errors.Is(err, helpers.ErrStalled) || !errors.Is(err, helpers.ErrReplyLost) {
+		t.Errorf("CreateFile: err = %v, want ErrStalled and ErrReplyLost", err)
+	}
+}

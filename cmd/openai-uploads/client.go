@@ -23,6 +23,7 @@ func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
 		Project:      cmd.String(flagProject),
 		HTTPClient:   a.httpClient,
 		Timeout:      cmd.Duration(flagTimeout),
+		StallTimeout: cmd.Duration(flagStallTimeout),
 	}
 	if cmd.Bool(flagDebug) {
 		opts.Debug = a.stderr

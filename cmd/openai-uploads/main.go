@@ -9,7 +9,7 @@
 // uploads:parts create, files create|list|retrieve|delete|content, serve, demo.
 // Global flags (accepted before or after the command): --api-key ($OPENAI_API_KEY),
 // --base-url ($OPENAI_BASE_URL), --organization ($OPENAI_ORG_ID), --project
-// ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --timeout DURATION.
+// ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --timeout DURATION, --stall-timeout DURATION.
 //
 // Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (a
 // missing or bad flag, an unreadable file).
@@ -137,6 +137,7 @@ const (
 	flagFormat       = "format"
 	flagDebug        = "debug"
 	flagTimeout      = "timeout"
+	flagStallTimeout = "stall-timeout"
 )
 
 func globalFlags() []cli.Flag {
@@ -150,6 +151,13 @@ func globalFlags() []cli.Flag {
 			Validator: func(d time.Duration) error {
 				if d <= 0 {
 					return usagef("--timeout must be positive, not %v", d)
+				}
+				return nil
+			}},
+		&cli.DurationFlag{Name: flagStallTimeout, Value: helpers.DefaultStallTimeout, Usage: "abandon (and retry, for a part) a transfer of file bytes — a part, files create, files content — when none of its bytes moves and no answer comes for this long",
+			Validator: func(d time.Duration) error {
+				if d <= 0 {
+					return usagef("--stall-timeout must be positive, not %v", d)
 				}
 				return nil
 			}},

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -146,5 +148,23 @@ func TestServeFaultFlags(t *testing.T) {
 				t.Errorf("Files %v, want exactly %s", ids, up.File.ID)
 			}
 		})
+	}
+}
+
+// TestFilesContentStallTimeout: a download whose bytes stop fails after --stall-timeout (a global
+// flag) instead of hanging, and --output is not left half-written.
+func TestFilesContentStallTimeout(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1,
+		Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"downloadFile"}}})
+	up := decodeUpload(t, runApp(t, context.Background(), validatingApp(t, ""), "upload", tempFile(t, "a.jsonl", sample(1<<20)),
+		"--purpose", "batch", "--api-key", cliKey, "--base-url", srv.URL))
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	r := runApp(t, context.Background(), validatingApp(t, ""), "--stall-timeout", "300ms", "files", "content", "--file-id", up.File.ID,
+		"--output", out, "--api-key", cliKey, "--base-url", srv.URL)
+	if r.code != exitFail || !strings.Contains(r.stderr, "stalled") {
+		t.Fatalf("exit %d stderr %q, want 1 and the stall", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Errorf("the failed download left %v behind", entries)
 	}
 }

@@ -33,7 +33,6 @@ func (a *app) uploadCommand() *cli.Command {
 			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress; run again with it to resume", TakesFile: true},
 			&cli.StringFlag{Name: "size", Usage: "size in bytes of the data on stdin (PATH -)"},
 			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries of each request (create, each part, complete)"},
-			&cli.DurationFlag{Name: "stall-timeout", Value: helpers.DefaultStallTimeout, Usage: "abandon and retry a part when none of its bytes moves and no answer comes for this long"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"},
 		},
 		Action: a.upload,
@@ -55,6 +54,7 @@ var flagOf = map[string]string{
 	"UploadOptions.StallTimeout":         "--stall-timeout",
 	"ClientOptions.Timeout":              "--timeout",
 	"ClientOptions.BaseURL":              "--base-url",
+	"ClientOptions.StallTimeout":         "--stall-timeout",
 	"size":                               "PATH",
 	"path":                               "PATH",
 }
@@ -119,7 +119,7 @@ func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 		MD5:          cmd.String("md5"),
 		Checkpoint:   cmd.String("checkpoint"),
 		MaxRetries:   cmd.Int("max-retries"),
-		StallTimeout: cmd.Duration("stall-timeout"),
+		StallTimeout: cmd.Duration(flagStallTimeout), // a global flag: files content and files create use it too
 	}
 	if opts.Purpose == "" {
 		return opts, usagef("--purpose is required (assistants, batch, fine-tune, vision, user_data or evals)")
@@ -134,9 +134,6 @@ func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 	opts.PartSize = partSize
 	if opts.Concurrency < 1 || opts.Concurrency > helpers.MaxConcurrency {
 		return opts, usagef("--concurrency must be between 1 and %d, got %d", helpers.MaxConcurrency, opts.Concurrency)
-	}
-	if opts.StallTimeout <= 0 {
-		return opts, usagef("--stall-timeout must be positive, not %v", opts.StallTimeout)
 	}
 	if cmd.IsSet("max-retries") && opts.MaxRetries == 0 {
 		opts.MaxRetries = -1 // an explicit 0 means none
