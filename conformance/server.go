@@ -96,7 +96,8 @@ type ServerOptions struct {
 	SyncWrites bool
 	// MemoryLimit caps MemoryStorage; 0 means DefaultMemoryLimit.
 	MemoryLimit int64
-	// Faults are injected into part requests (POST /uploads/{id}/parts).
+	// Faults are injected into the requests of the operations Faults.Operations names (by
+	// default part requests, POST /uploads/{id}/parts).
 	Faults Faults
 	// Latency is added before every request is handled.
 	Latency time.Duration
@@ -275,18 +276,20 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "unknown_url",
 			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.EscapedPath()))
 	})
-	s.handler = mux
+	s.handler = s.withFaults(mux) // fault injection over every operation (faults_inject.go)
 	s.startSweeper()
 	return s, nil
 }
 
-// Close stops the sweeper and releases the server's storage: a temporary directory it made is
-// removed; a StorageDir is closed with its state kept for the next server. Call it once the
-// server no longer serves requests. Only the first call has an effect.
+// Close stops the sweeper, releases the connections injected stalls hold, and releases the
+// server's storage: a temporary directory it made is removed; a StorageDir is closed with its
+// state kept for the next server. Call it once the server no longer serves requests. Only the
+// first call has an effect.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.sweepStop)
 		s.sweepDone.Wait()
+		s.faults.close()
 		s.closeErr = errors.Join(s.journal.close(), s.blobs.close())
 	})
 	return s.closeErr

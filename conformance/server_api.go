@@ -3,12 +3,9 @@ package conformance
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
-	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -139,11 +136,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		fail(w, err)
 		return
 	}
-	fault := s.faults.next()
-	if fault != "" {
-		s.stats.fault(fault)
-	}
-
 	var stored *blob
 	var sum uint32
 	defer func() {
@@ -159,21 +151,12 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		if stored != nil {
 			return badRequest("data", "invalid_multipart", "A Part has exactly one 'data' field.")
 		}
-		if fault == FaultReset {
-			// Read a little of the part, then reset the connection mid-body.
-			_, _ = io.CopyN(io.Discard, p, 16<<10)
-			resetConnection(w)
-			return errHijacked
-		}
 		b, crc, err := s.receivePart(p, uploadID, declared)
 		if err == nil {
 			stored, sum = &b, crc
 		}
 		return err
 	})
-	if errors.Is(err, errHijacked) {
-		return
-	}
 	if err != nil {
 		fail(w, err)
 		return
@@ -182,21 +165,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 		fail(w, badRequest("data", "missing_required_parameter", "Missing required parameter: 'data'."))
 		return
 	}
-	switch fault {
-	case Fault500:
-		fail(w, &apiError{status: http.StatusInternalServerError, typ: "server_error", message: "The server had an error while processing your request (injected fault)."})
-		return
-	case Fault503:
-		fail(w, &apiError{status: http.StatusServiceUnavailable, typ: "server_error", message: "The server is overloaded (injected fault)."})
-		return
-	case Fault429:
-		delay := s.faults.retryAfter
-		w.Header().Set("retry-after-ms", strconv.FormatInt(delay.Milliseconds(), 10))
-		w.Header().Set("Retry-After", strconv.FormatInt(int64((delay+time.Second-1)/time.Second), 10))
-		fail(w, &apiError{status: http.StatusTooManyRequests, typ: "requests", code: "rate_limit_exceeded", message: "Rate limit reached for requests (injected fault)."})
-		return
-	}
-
 	s.mu.Lock()
 	p := &part{id: "part_" + randomID(24), createdAt: s.now().Unix(), data: *stored, sum: sum}
 	u, err = s.lookupPending(uploadID, "add a Part")
@@ -219,11 +187,6 @@ func (a api) AddUploadPart(w http.ResponseWriter, r *http.Request, uploadID gene
 	s.stats.partsStored.Add(1)
 	s.stats.partBytes.Add(p.data.size)
 
-	if fault == FaultLostResponse {
-		// The part is stored, but the answer never arrives.
-		dropConnection(w)
-		return
-	}
 	writeJSON(w, http.StatusOK, generated.UploadPart{ID: p.id, Object: generated.UploadPartObjectUploadPart, CreatedAt: p.createdAt, UploadID: uploadID})
 }
 

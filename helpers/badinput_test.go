@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
@@ -105,6 +106,7 @@ func TestUploadRejectsBadInputBeforeAnyRequest(t *testing.T) {
 			_, err := c.UploadReader(ctx, strings.NewReader("x"), 1, opts(func(o *helpers.UploadOptions) { o.Filename = "a.jsonl"; o.Checkpoint = "cp" }))
 			return err
 		}, []string{"Checkpoint", "UploadFile"}},
+		{"negative stall timeout", file(good, opts(func(o *helpers.UploadOptions) { o.StallTimeout = -time.Second })), []string{"UploadOptions.StallTimeout", "-1s", "positive"}},
 		{"a directory", file(dir, opts(nil)), []string{dir, "not a regular file"}},
 		{"a missing file", file(filepath.Join(dir, "nope.jsonl"), opts(nil)), []string{"nope.jsonl", "no such file"}},
 	} {

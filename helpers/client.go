@@ -1,7 +1,10 @@
 // Package helpers is the hand-written layer of openai-uploads over the generated client: client
 // set-up (key, base URL, organization and project headers, User-Agent, retries), typed errors,
 // one method per API operation, and the chunked upload: parallel parts streamed from the file,
-// the md5 of the whole file, retries, cancel on failure, progress and resume.
+// the md5 of the whole file, retries, cancel on failure, progress and resume. Every request has
+// a bound: a deadline per attempt (ClientOptions.Timeout), or, for the bytes of a part, a file
+// or a download, a stall timeout (no byte moved for that long); requests that are not
+// idempotent are retried only with a plan for an earlier attempt that did succeed.
 //
 // Start with [NewClient], then [Client.UploadFile]:
 //
@@ -11,8 +14,6 @@
 package helpers
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openai-uploads/uploads/generated"
@@ -43,6 +43,12 @@ const (
 	DefaultMaxRetryDelay = 8 * time.Second
 	// MaxRetryAfter caps a delay the server asks for (retry-after-ms or Retry-After).
 	MaxRetryAfter = 60 * time.Second
+	// DefaultTimeout is the deadline of each attempt of a request without a streamed body when
+	// ClientOptions.Timeout is 0 (as OpenAI's own SDKs: 10 minutes).
+	DefaultTimeout = 10 * time.Minute
+	// DefaultStallTimeout is how long a stream (a part or a file going out, a download coming in)
+	// may move no byte before its attempt is abandoned, when the stall timeout is 0.
+	DefaultStallTimeout = 60 * time.Second
 )
 
 // Environment variables NewClient reads when an option is empty.
@@ -66,16 +72,39 @@ type ClientOptions struct {
 	Project string
 	// HTTPClient sends the requests; nil means a client over http.DefaultTransport. It is not
 	// modified: NewClient uses a copy whose transport adds the headers and the retries.
+	// Its Timeout, if set, is taken as the default of Timeout below and applied per attempt of
+	// the requests Timeout covers; it is removed from the copy, so that it never cuts a part, a
+	// file or a download that keeps moving (http.Client.Timeout covers a whole call, retries and
+	// body included, and its expiry is never retried).
 	HTTPClient *http.Client
+	// Timeout is the deadline of each attempt of every request without a streamed body: create,
+	// complete and cancel an Upload, list, retrieve and delete Files, and a download until its
+	// headers arrive. It covers reading the answer's body. An attempt that runs out fails with
+	// ErrTimeout and is retried where that is safe (see MaxRetries). 0 means HTTPClient.Timeout
+	// if set, else DefaultTimeout (10 minutes); a negative value is refused.
+	Timeout time.Duration
+	// StallTimeout bounds how long a stream may move no byte: a part sent by AddUploadPart, a
+	// file sent by CreateFile (and the wait for their answers), and each Read of a download's
+	// body (DownloadFile), whose bytes have no deadline, however long they take. A stalled
+	// attempt fails with ErrStalled. 0 means DefaultStallTimeout (60 s); a negative value is
+	// refused. Uploads have their own: UploadOptions.StallTimeout.
+	StallTimeout time.Duration
 	// MaxRetries is how often a request whose body can be replayed is retried after a
-	// connection error, 408, 409, 429 or 5xx: 0 means DefaultMaxRetries, a negative value none.
-	// (Parts of a chunked upload have their own count: UploadOptions.MaxRetries.)
+	// connection error, a timeout, an unreadable 2xx answer, 408, 409, 429 or 5xx: 0 means
+	// DefaultMaxRetries, a negative value none. createUpload and completeUpload are retried too,
+	// although they are not idempotent: a createUpload whose reply was lost may leave a pending
+	// Upload behind (it expires within the hour); a completeUpload whose reply was lost is
+	// refused on retry if the first attempt completed the Upload, and the error wraps
+	// ErrReplyLost (UploadFile recovers the File in that case). (Parts of a chunked upload have
+	// their own count: UploadOptions.MaxRetries.)
 	MaxRetries int
 	// InitialRetryDelay and MaxRetryDelay shape the exponential backoff with jitter used when
 	// the server does not say how long to wait; 0 means the defaults.
 	InitialRetryDelay, MaxRetryDelay time.Duration
 	// Debug, when set, receives a line per request and response (method, URL, status, and
-	// headers with Authorization redacted), one Write per line, never two at once. Never bodies.
+	// headers with Authorization redacted and the key scrubbed from every value), one Write per
+	// line, never two at once, and a line for each decision taken after a lost reply. Never
+	// bodies.
 	Debug io.Writer
 }
 
@@ -85,13 +114,17 @@ type ClientOptions struct {
 type Client struct {
 	api     *generated.ClientWithResponses
 	raw     *generated.Client
+	tr      *transport
 	baseURL string
 	retry   retryPolicy
+	timeout time.Duration
+	stall   time.Duration
 	key     string
 }
 
 // NewClient builds a Client from opts and the environment. It fails, before any request, with an
-// *[InputError] when no API key is set or the base URL is not an http(s) URL.
+// *[InputError] when no API key is set, the base URL is not an http(s) URL, or a timeout is
+// negative.
 func NewClient(opts ClientOptions) (*Client, error) {
 	key := firstNonEmpty(opts.APIKey, os.Getenv(EnvAPIKey))
 	if strings.TrimSpace(key) == "" {
@@ -101,6 +134,12 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, inputErrorf("ClientOptions.BaseURL", "%q is not an http or https URL", base)
+	}
+	if opts.Timeout < 0 {
+		return nil, inputErrorf("ClientOptions.Timeout", "%v is negative (0 means %v)", opts.Timeout, DefaultTimeout)
+	}
+	if opts.StallTimeout < 0 {
+		return nil, inputErrorf("ClientOptions.StallTimeout", "%v is negative (0 means %v)", opts.StallTimeout, DefaultStallTimeout)
 	}
 	policy := retryPolicy{
 		maxRetries: opts.MaxRetries,
@@ -112,6 +151,18 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.HTTPClient != nil {
 		copied := *opts.HTTPClient
 		hc = &copied
+	}
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = hc.Timeout
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	hc.Timeout = 0 // applied per attempt by the transport instead
+	stall := opts.StallTimeout
+	if stall == 0 {
+		stall = DefaultStallTimeout
 	}
 	base2 := hc.Transport
 	if base2 == nil {
@@ -126,9 +177,13 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if project := firstNonEmpty(opts.Project, os.Getenv(EnvProject)); project != "" {
 		headers.Set("OpenAI-Project", project)
 	}
-	hc.Transport = &transport{base: base2, headers: headers, retry: policy, debug: opts.Debug}
+	tr := &transport{
+		base: base2, headers: headers, retry: policy, timeout: timeout, stall: stall,
+		basePath: strings.TrimRight(u.EscapedPath(), "/"), key: key, debug: opts.Debug,
+	}
+	hc.Transport = tr
 
-	c := &Client{baseURL: strings.TrimRight(base, "/"), retry: policy, key: key}
+	c := &Client{baseURL: strings.TrimRight(base, "/"), tr: tr, retry: policy, timeout: timeout, stall: stall, key: key}
 	if c.api, err = generated.NewClientWithResponses(c.baseURL, generated.WithHTTPClient(hc)); err != nil {
 		return nil, err
 	}
@@ -158,176 +213,3 @@ func firstNonEmpty(vals ...string) string {
 	}
 	return ""
 }
-
-// transport adds the client's headers to each request and retries what can be retried.
-type transport struct {
-	base    http.RoundTripper
-	headers http.Header
-	retry   retryPolicy
-	debug   io.Writer
-	debugMu sync.Mutex // parts run concurrently; their lines must not interleave
-}
-
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	for attempt := 0; ; attempt++ {
-		out := req.Clone(req.Context())
-		for k, v := range t.headers {
-			out.Header[k] = append([]string(nil), v...)
-		}
-		if attempt > 0 && req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, err
-			}
-			out.Body = body
-		}
-		t.logRequest(out, attempt)
-		resp, err := t.base.RoundTrip(out)
-		t.logResponse(out, resp, err)
-		if !replayable || attempt >= t.retry.maxRetries || !shouldRetry(req.Context(), resp, err) {
-			return resp, err
-		}
-		delay := t.retry.delay(attempt, resp)
-		if resp != nil {
-			drain(resp.Body)
-		}
-		if err := sleep(req.Context(), delay); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// drain reads a little of a body we are about to discard, so the connection can be reused.
-func drain(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, 64<<10)
-	_ = body.Close()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (t *transport) logRequest(req *http.Request, attempt int) {
-	if t.debug != nil {
-		t.logf("openai-uploads: > %s %s (attempt %d) %s\n", req.Method, req.URL.Redacted(), attempt+1, redactedHeaders(req.Header))
-	}
-}
-
-func (t *transport) logResponse(req *http.Request, resp *http.Response, err error) {
-	switch {
-	case t.debug == nil:
-	case err != nil:
-		t.logf("openai-uploads: < %s %s: %v\n", req.Method, req.URL.Redacted(), err)
-	default:
-		t.logf("openai-uploads: < %s %s: %s %s\n", req.Method, req.URL.Redacted(), resp.Status, redactedHeaders(resp.Header))
-	}
-}
-
-// logf writes one debug line; lines from concurrent requests never interleave.
-func (t *transport) logf(format string, args ...any) {
-	line := fmt.Sprintf(format, args...)
-	t.debugMu.Lock()
-	defer t.debugMu.Unlock()
-	_, _ = io.WriteString(t.debug, line)
-}
-
-// redactedHeaders formats headers for debug output with credentials replaced.
-func redactedHeaders(h http.Header) string {
-	var b strings.Builder
-	first := true
-	for _, k := range sortedKeys(h) {
-		v := strings.Join(h[k], ", ")
-		switch strings.ToLower(k) {
-		case "authorization", "proxy-authorization", "cookie", "set-cookie", "api-key", "x-api-key":
-			v = "[redacted]"
-		}
-		if !first {
-			b.WriteString("; ")
-		}
-		first = false
-		b.WriteString(k + ": " + v)
-	}
-	return b.String()
-}
-
-// APIError is a non-2xx answer from the API: its status, OpenAI's error fields and the request
-// id. Get it from any error this package returns with errors.As.
-type APIError struct {
-	// Operation is the API operation that failed, for example "createUpload".
-	Operation string
-	// StatusCode is the HTTP status.
-	StatusCode int
-	// Type, Code, Param and Message are OpenAI's error fields; Code and Param may be empty.
-	Type, Code, Param, Message string
-	// RequestID is the x-request-id header, to quote to OpenAI support.
-	RequestID string
-	// RetryAfter is the delay the server asked for (retry-after-ms or Retry-After), if any.
-	RetryAfter time.Duration
-}
-
-func (e *APIError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d %s", e.Operation, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Type != "" {
-		b.WriteString(" (" + e.Type)
-		if e.Code != "" {
-			b.WriteString(", code " + e.Code)
-		}
-		if e.Param != "" {
-			b.WriteString(", param " + e.Param)
-		}
-		b.WriteString(")")
-	}
-	if e.Message != "" {
-		b.WriteString(": " + e.Message)
-	}
-	if e.RequestID != "" {
-		b.WriteString(" [request " + e.RequestID + "]")
-	}
-	return b.String()
-}
-
-// Temporary reports whether the request may succeed if sent again (408, 409, 429, 5xx).
-func (e *APIError) Temporary() bool { return retryableStatus(e.StatusCode) }
-
-// newAPIError builds the error for a non-2xx answer; the key is scrubbed from the message in
-// case a server echoes it.
-func (c *Client) newAPIError(op string, resp *http.Response, body []byte, env *generated.ErrorResponse) *APIError {
-	e := &APIError{Operation: op, StatusCode: resp.StatusCode, RequestID: resp.Header.Get("x-request-id")}
-	if d, ok := retryAfter(resp); ok {
-		e.RetryAfter = d
-	}
-	if env != nil {
-		e.Type, e.Message = env.Error.Type, env.Error.Message
-		if env.Error.Code != nil {
-			e.Code = *env.Error.Code
-		}
-		if env.Error.Param != nil {
-			e.Param = *env.Error.Param
-		}
-	} else {
-		msg := strings.TrimSpace(string(body))
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
-		e.Message = msg
-	}
-	if c.key != "" {
-		e.Message = strings.ReplaceAll(e.Message, c.key, "[redacted]")
-	}
-	return e
-}
-
-// errNoResult reports a 2xx answer the client could not read as the operation's result.
-var errNoResult = errors.New("the answer is not the operation's result")

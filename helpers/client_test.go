@@ -152,6 +152,16 @@ func TestNewClientRefusesBadSetup(t *testing.T) {
 			t.Errorf("base %q: err = %v", base, err)
 		}
 	}
+	for field, o := range map[string]helpers.ClientOptions{
+		"ClientOptions.Timeout":      {APIKey: "k", Timeout: -time.Second},
+		"ClientOptions.StallTimeout": {APIKey: "k", StallTimeout: -time.Millisecond},
+	} {
+		_, err := helpers.NewClient(o)
+		var in *helpers.InputError
+		if !errors.As(err, &in) || in.Field != field || !strings.Contains(err.Error(), "negative") {
+			t.Errorf("%s negative: err = %v, want an InputError naming it", field, err)
+		}
+	}
 	c, err := helpers.NewClient(helpers.ClientOptions{APIKey: "k"})
 	if err != nil || c.BaseURL() != helpers.DefaultBaseURL {
 		t.Errorf("default base URL: %v %s", err, c.BaseURL())
@@ -326,4 +336,58 @@ func TestClientOperations(t *testing.T) {
 	if got, err := c.CancelUpload(ctx, other.ID); err != nil || got.Status != generated.UploadStatusCancelled {
 		t.Fatalf("cancel: %v", err)
 	}
+}
+
+// TestClientScrubsAnEchoedKey: a server that echoes the key. In a body that is not OpenAI's
+// envelope, the key straddling the 200-character cut is scrubbed before the cut, so no part of
+// it survives; in any response header --debug prints (WWW-Authenticate, say); and a key too
+// short to be one (3 characters) does not blank its letters wherever they appear.
+func TestClientScrubsAnEchoedKey(t *testing.T) {
+	const key = "sk-proj-ECHOED-0123456789abcdefghijklmnopqrstuvwxyz"
+	t.Run("straddling the cut", func(t *testing.T) {
+		for _, at := range []int{190, 195, 199, 200} {
+			body := strings.Repeat("x", at) + key + " and more"
+			api := newScripted(t, answer{status: 400, body: body})
+			_, err := rawClient(t, api.URL, func(o *helpers.ClientOptions) { o.APIKey = key }).CreateUpload(context.Background(), createReq)
+			if err == nil {
+				t.Fatal("a 400 succeeded")
+			}
+			for i := 0; i+6 <= len(key); i++ {
+				if strings.Contains(err.Error(), key[i:i+6]) {
+					t.Fatalf("key at %d: the error shows %q of the key: %v", at, key[i:i+6], err)
+				}
+			}
+		}
+	})
+	t.Run("echoed in headers, shown by debug", func(t *testing.T) {
+		api := newScripted(t, answer{status: 401, header: map[string]string{
+			"WWW-Authenticate": `Bearer realm="api", error="invalid_token", error_description="the key ` + key + ` is not valid"`,
+			"X-Echo-" + key:    key,
+		}, body: errBody("Incorrect API key provided: "+key, "invalid_api_key")})
+		var debug bytes.Buffer
+		_, err := rawClient(t, api.URL, func(o *helpers.ClientOptions) { o.APIKey = key; o.Debug = &debug }).CreateUpload(context.Background(), createReq)
+		if err == nil {
+			t.Fatal("a 401 succeeded")
+		}
+		out := debug.String() + err.Error()
+		if strings.Contains(out, key) || strings.Contains(strings.ToLower(out), strings.ToLower(key)) {
+			t.Fatalf("the key leaked:\n%s", out)
+		}
+		if !strings.Contains(debug.String(), `Www-Authenticate: Bearer realm="api"`) {
+			t.Errorf("the debug output lost the rest of the header:\n%s", debug.String())
+		}
+	})
+	t.Run("a 3-character key", func(t *testing.T) {
+		const short = "abc"
+		msg := "abc is not a key; see https://abc.example/abacus"
+		api := newScripted(t, answer{status: 401, header: map[string]string{"WWW-Authenticate": `Bearer realm="abc"`}, body: errBody(msg, "invalid_api_key")})
+		var debug bytes.Buffer
+		_, err := rawClient(t, api.URL, func(o *helpers.ClientOptions) { o.APIKey = short; o.Debug = &debug }).CreateUpload(context.Background(), createReq)
+		if err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("err = %v, want the message %q untouched", err, msg)
+		}
+		if !strings.Contains(debug.String(), `realm="abc"`) {
+			t.Errorf("the debug output blanked a short key's letters:\n%s", debug.String())
+		}
+	})
 }

@@ -27,8 +27,8 @@ const (
 	DefaultConcurrency = 4
 	// MaxConcurrency bounds UploadOptions.Concurrency.
 	MaxConcurrency = 64
-	// DefaultPartRetries is how often a failed part is retried when UploadOptions.MaxRetries
-	// is 0.
+	// DefaultPartRetries is how often a failed request of an upload (create, a part, complete)
+	// is retried when UploadOptions.MaxRetries is 0.
 	DefaultPartRetries = 4
 	// MinExpiresAfterSeconds and MaxExpiresAfterSeconds bound ExpiresAfter.Seconds
 	// (1 hour to 30 days).
@@ -69,16 +69,28 @@ type UploadOptions struct {
 	// Progress, when set, is called as bytes go out and parts finish; never concurrently.
 	// A panic in it fails the upload.
 	Progress func(Progress)
-	// MaxRetries is how often one part is retried after a connection error, 408, 409, 429 or
-	// 5xx: 0 means DefaultPartRetries (4), a negative value none.
+	// MaxRetries is how often each request of the upload is retried (create, each part,
+	// complete) after a connection error, a stall, a timeout, an unreadable 2xx answer, 408, 409,
+	// 429 or 5xx: 0 means DefaultPartRetries (4), a negative value none.
 	MaxRetries int
+	// StallTimeout is how long a part's attempt may go with no byte of the part taken by the
+	// connection and no answer arriving: it is then abandoned (ErrStalled) and retried like a
+	// connection error. A slow part that keeps moving is never cut off, however long it takes.
+	// The watchdog sees bytes as the connection accepts them: up to the kernel's send buffer (a
+	// few MB) may still be on the way when the last byte is accepted, so a link slower than that
+	// buffer per StallTimeout (4 MiB per 60 s is about 70 KB/s) can be taken for a stall at the
+	// end of a part; the retry then starts over. 0 means ClientOptions.StallTimeout
+	// (DefaultStallTimeout, 60 s, unless set); a negative value is refused.
+	StallTimeout time.Duration
 	// Checkpoint, when set, is a file where UploadFile records the Upload and each finished part,
 	// so that a later call with the same Checkpoint on the unchanged file sends only the parts
 	// that are missing. With a checkpoint a failure leaves the Upload pending instead of
 	// cancelling it. Only UploadFile supports it.
 	Checkpoint string
 	// Notify, when set, is told of decisions the upload takes on its own: resuming, starting
-	// afresh (and why), cancelling after a failure.
+	// afresh (and why), cancelling after a failure, going on after a lost reply (create retried:
+	// the new Upload's id, and that an earlier attempt may have left one pending; complete
+	// recovered: the File's id). ClientOptions.Debug gets the same lines.
 	Notify func(message string)
 }
 
@@ -198,6 +210,9 @@ func (o UploadOptions) normalize(size int64) (UploadOptions, error) {
 		o.MaxRetries = DefaultPartRetries
 	case o.MaxRetries < 0:
 		o.MaxRetries = 0
+	}
+	if o.StallTimeout < 0 {
+		return o, inputErrorf("UploadOptions.StallTimeout", "%v is negative: it must be positive (0 means ClientOptions.StallTimeout, by default %v)", o.StallTimeout, DefaultStallTimeout)
 	}
 	return o, nil
 }

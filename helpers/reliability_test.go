@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,17 +131,36 @@ func TestCancellationAtEveryStage(t *testing.T) {
 var (
 	soakFiles = flag.Int("soak.files", 24, "files the soak test uploads")
 	soakSize  = flag.Int("soak.size", 1<<20, "largest file size in the soak test, bytes")
-	soakRate  = flag.Float64("soak.rate", 0.3, "fraction of part requests that fail in the soak test")
+	soakRate  = flag.Float64("soak.rate", 0.3, "fraction of requests that fail in the soak test")
+	soakStall = flag.Duration("soak.stall", 500*time.Millisecond, "stall timeout and request timeout of the soak's client")
 )
 
-// TestSoak uploads many files at once through the reference server with 30% of part requests
-// failing, every kind of fault mixed. Each file is uploaded with few retries, so some runs fail
-// for good: every file that succeeds must be byte-exact, every run that fails must have its Upload
-// cancelled. Longer runs: go test -run TestSoak -soak.files 500 -soak.size 8388608 ./helpers
+// soakOps are the operations the soak injects faults into: the upload's own requests.
+var soakOps = []string{"createUpload", "addUploadPart", "completeUpload", "cancelUpload"}
+
+// TestSoak uploads many files at once through the reference server with 30% of the requests of
+// create, parts, complete and cancel failing, every kind of fault mixed: the server's errors,
+// resets, replies lost after the work was done, answers before the body was read, stalls, and
+// slow bodies. Each file is uploaded with few retries, so some runs fail for good. It checks and
+// reports: every completed file byte-exact; exactly one File per completed upload and none per
+// failed one (no duplicates); every failed run's Upload cancelled, or left as is when complete's
+// outcome was unknown; and the pending Uploads left on the server, which must be exactly those
+// created by a create whose reply was lost. Longer runs:
+// go test -run TestSoak -soak.files 500 -soak.size 8388608 ./helpers
 func TestSoak(t *testing.T) {
-	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: *soakRate, Seed: 42}})
-	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
-	var ok, failed, bytesOK atomic.Int64
+	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{
+		Rate: *soakRate, Seed: 42, Kinds: conformance.AllFaultKinds, Operations: soakOps,
+		SlowRate: 4 << 20, StallFor: 4 * *soakStall,
+	}})
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+		o.InitialRetryDelay = time.Millisecond
+		o.Timeout = *soakStall
+		o.StallTimeout = *soakStall
+	})
+	var mu sync.Mutex
+	var ok, failedCreate, cancelled, unknown, duplicates, bytesOK int64
+	known := map[string]bool{}      // Upload ids the clients learned
+	unknownIDs := map[string]bool{} // Uploads left as is, complete's outcome unknown
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 6)
 	for i := range *soakFiles {
@@ -154,52 +172,123 @@ func TestSoak(t *testing.T) {
 			for j := range data { // a different file each time
 				data[j] ^= byte(i)
 			}
+			name := fmt.Sprintf("soak-%d.jsonl", i)
 			ps := max(int64(size)/int64(8+i%16), 16<<10) // 8 to 23 parts, whatever the size
 			up, err := c.UploadReaderAt(context.Background(), bytes.NewReader(data), int64(size), helpers.UploadOptions{
-				Purpose: "batch", Filename: fmt.Sprintf("soak-%d.jsonl", i), PartSize: ps, Concurrency: 1 + i%4,
-				MaxRetries: 1 + i%6,
+				Purpose: "batch", Filename: name, PartSize: ps, Concurrency: 1 + i%4,
+				MaxRetries: 1 + i%6, StallTimeout: *soakStall,
 			})
-			if err != nil {
-				var upErr *helpers.UploadError
-				if !errors.As(err, &upErr) {
-					t.Errorf("file %d failed before its Upload existed: %v", i, err)
+			files := filesNamed(t, c, name)
+			mu.Lock()
+			defer mu.Unlock()
+			var upErr *helpers.UploadError
+			switch {
+			case err == nil:
+				known[up.ID] = true
+				if len(files) != 1 || files[0] != up.File.ID {
+					duplicates += int64(len(files) - 1)
+					t.Errorf("file %d: Files %v on the server, want exactly %s", i, files, up.File.ID)
+				}
+				if got := download(t, c, up.File.ID); !bytes.Equal(got, data) {
+					t.Errorf("file %d: %d bytes came back, want %d, byte-exact", i, len(got), len(data))
 					return
 				}
-				if u, _ := srv.Upload(upErr.UploadID); u.Status != generated.UploadStatusCancelled || !upErr.Cancelled {
+				ok++
+				bytesOK += int64(size)
+			case errors.As(err, &upErr):
+				known[upErr.UploadID] = true
+				u, _ := srv.Upload(upErr.UploadID)
+				switch {
+				case upErr.OutcomeUnknown:
+					unknown++
+					unknownIDs[upErr.UploadID] = true
+					if u.Status == generated.UploadStatusCancelled || len(files) > 1 {
+						t.Errorf("file %d: outcome unknown, but the Upload is %q with %d Files", i, u.Status, len(files))
+					}
+				case upErr.Cancelled && u.Status == generated.UploadStatusCancelled:
+					cancelled++
+					if len(files) != 0 {
+						duplicates += int64(len(files))
+						t.Errorf("file %d failed and was cancelled, but Files %v exist", i, files)
+					}
+				default:
 					t.Errorf("file %d failed (%v) and its Upload is %q, want cancelled", i, err, u.Status)
 				}
-				if n := failed.Add(1); n <= 3 {
-					t.Logf("file %d (%d retries per part) failed as expected: %v", i, 1+i%6, err)
+				if cancelled+unknown <= 3 {
+					t.Logf("file %d (%d retries per request) failed as expected: %v", i, 1+i%6, err)
 				}
-				return
+			default:
+				// create failed for good: the faults on createUpload did it.
+				failedCreate++
+				if len(files) != 0 {
+					t.Errorf("file %d: create failed (%v), but Files %v exist", i, err, files)
+				}
 			}
-			if got := download(t, c, up.File.ID); !bytes.Equal(got, data) {
-				t.Errorf("file %d: %d bytes came back, want %d, byte-exact", i, len(got), len(data))
-				return
+			for _, id := range files {
+				if _, err := c.DeleteFile(context.Background(), id); err != nil { // keep memory storage small
+					t.Errorf("file %d: delete: %v", i, err)
+				}
 			}
-			if _, err := c.DeleteFile(context.Background(), up.File.ID); err != nil { // keep memory storage small
-				t.Errorf("file %d: delete: %v", i, err)
-			}
-			ok.Add(1)
-			bytesOK.Add(int64(size))
 		})
 	}
 	wg.Wait()
+
+	var orphans, pendingKnown int64
+	for _, id := range srv.Uploads() {
+		u, _ := srv.Upload(id)
+		switch {
+		case u.Status != generated.UploadStatusPending:
+		case !known[id]:
+			orphans++
+		case unknownIDs[id]:
+			pendingKnown++
+		default:
+			t.Errorf("upload %s is left pending, and no error said so", id)
+		}
+	}
 	st := srv.Stats()
+	byOp := srv.InjectedFaults()
+	lostCreates := byOp["createUpload"][conformance.FaultLostResponse]
 	var faults int64
 	for _, n := range st.Faults {
 		faults += n
 	}
-	t.Logf("soak: %d files, %d byte-exact (%d bytes), %d failed and cancelled; %d part requests, %d faults injected %v",
-		*soakFiles, ok.Load(), bytesOK.Load(), failed.Load(), st.Operations["addUploadPart"], faults, st.Faults)
-	if ok.Load()+failed.Load() != int64(*soakFiles) {
-		t.Errorf("%d files accounted for, want %d", ok.Load()+failed.Load(), *soakFiles)
+	t.Logf("soak: %d files: %d byte-exact (%d bytes), %d failed and cancelled, %d failed to create, %d with complete's outcome unknown; %d duplicate Files",
+		*soakFiles, ok, bytesOK, cancelled, failedCreate, unknown, duplicates)
+	t.Logf("soak: %d requests (%d parts); %d faults injected: %v", st.Requests, st.Operations["addUploadPart"], faults, st.Faults)
+	for _, op := range soakOps {
+		t.Logf("soak: faults in %s: %v", op, byOp[op])
+	}
+	t.Logf("soak: Uploads left pending: %d created by a create whose reply was lost (%d such replies), %d left as is with complete's outcome unknown",
+		orphans, lostCreates, pendingKnown)
+	if ok+cancelled+unknown+failedCreate != int64(*soakFiles) {
+		t.Errorf("%d files accounted for, want %d", ok+cancelled+unknown+failedCreate, *soakFiles)
+	}
+	if orphans != lostCreates {
+		t.Errorf("%d pending Uploads nobody knows of, want exactly the %d whose create reply was lost", orphans, lostCreates)
 	}
 	for _, k := range conformance.AllFaultKinds {
 		if *soakFiles >= 24 && st.Faults[k] == 0 {
 			t.Errorf("no %s fault was injected", k)
 		}
 	}
+}
+
+// filesNamed lists the ids of the Files with this filename.
+func filesNamed(t *testing.T, c *helpers.Client, name string) []string {
+	t.Helper()
+	page, err := c.ListFiles(context.Background(), nil)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	var ids []string
+	for _, f := range page.Data {
+		if f.Filename == name {
+			ids = append(ids, f.ID)
+		}
+	}
+	return ids
 }
 
 // TestSecretsNeverPrinted runs the helpers through failure paths with a recognisable key and

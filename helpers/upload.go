@@ -1,7 +1,6 @@
 package helpers
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -12,26 +11,42 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/openai-uploads/uploads/generated"
 )
 
+// The chunked upload, in phases: the entry points and run (this file), create.go (the Upload is
+// created or resumed, resume.go), parts.go (the parts, beside the md5 pass), complete.go (the
+// Upload is completed, and its File recovered after a lost reply), and fail below.
+
+// uploadTTL is how long an Upload stays pending: it expires an hour after its creation.
+const uploadTTL = time.Hour
+
 // UploadError is the error of a chunked upload that failed after its Upload was created. It says
 // what became of the Upload and wraps the cause: errors.Is(err, context.Canceled) holds when the
 // caller's context was cancelled, errors.As finds an *APIError when the API refused a request.
+// Exactly one of Cancelled, Resumable (with or without OutcomeUnknown), OutcomeUnknown alone, or
+// CancelErr describes the Upload.
 type UploadError struct {
 	// UploadID is the Upload's id.
 	UploadID string
-	// Cancelled: the Upload was cancelled after the failure.
+	// Cancelled: the Upload was cancelled after the failure. The API cancels only a pending
+	// Upload, so a cancelled Upload was not completed.
 	Cancelled bool
 	// Resumable: the Upload was left pending; call again with the same Checkpoint to send the
-	// parts that are missing.
+	// parts that are missing (or, with OutcomeUnknown, to finish: complete is sent again and the
+	// File recovered if the Upload was completed).
 	Resumable bool
 	// Checkpoint is the checkpoint file, when Resumable.
 	Checkpoint string
+	// OutcomeUnknown: complete was sent but no reply came (lost, timed out, unreadable), and
+	// the SDK could not tell whether the Upload was completed: no File matching it was found,
+	// and the cancel that would have settled it (the API cancels only a pending Upload) failed
+	// too, or found the Upload being completed. The Upload was left as it is: if it
+	// was completed its File exists (list the files to find it); otherwise it expires within
+	// the hour of its creation. CancelErr says why the cancel failed, if it did.
+	OutcomeUnknown bool
 	// CancelErr says why cancelling the Upload failed, if it did.
 	CancelErr error
 	// Err is the cause.
@@ -40,6 +55,10 @@ type UploadError struct {
 
 func (e *UploadError) Error() string {
 	switch {
+	case e.OutcomeUnknown && e.Resumable:
+		return fmt.Sprintf("upload %s: complete was sent but no reply came, so whether the Upload was completed is unknown; it was left as it is, not cancelled; run again with checkpoint %s to finish (its File is recovered if it was completed): %v", e.UploadID, e.Checkpoint, e.Err)
+	case e.OutcomeUnknown:
+		return fmt.Sprintf("upload %s: complete was sent but no reply came, and no File matching it was found, so whether the Upload was completed is unknown; it was left as it is, not cancelled: if it was completed its File exists (see files list), otherwise it expires within the hour: %v%s", e.UploadID, e.Err, cancelFailure(e.CancelErr))
 	case e.Resumable:
 		return fmt.Sprintf("upload %s failed and was left pending; it can be resumed by running again with checkpoint %s: %v", e.UploadID, e.Checkpoint, e.Err)
 	case e.Cancelled:
@@ -50,6 +69,13 @@ func (e *UploadError) Error() string {
 }
 
 func (e *UploadError) Unwrap() error { return e.Err }
+
+func cancelFailure(err error) string {
+	if err == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (cancelling it, which would have settled it, failed: %v)", err)
+}
 
 // ErrSourceChanged is wrapped by the errors of an upload whose source did not hold the bytes
 // its size promised (it ended early, or a plain reader went on past it).
@@ -67,6 +93,16 @@ var ErrUploadExpired = errors.New("the Upload expired: an Upload must be complet
 // Memory: parts are io.SectionReaders of the file, streamed to the connection, so memory does
 // not grow with the part size: per part in flight a few KiB of framing and buffers, plus 1 MiB
 // for the md5.
+//
+// The network's failures are handled on purpose. A part whose bytes stop moving, or that gets
+// no answer, for opts.StallTimeout is abandoned and retried; create and complete have a
+// deadline per attempt (ClientOptions.Timeout). createUpload and completeUpload are not
+// idempotent: a create whose reply was lost is retried and the upload goes on with the new
+// Upload (Notify names it; the first attempt may have left one pending, which expires within
+// the hour); a complete whose reply was lost is retried, and when the API answers that the
+// Upload is already completed, its File is recovered from the files list and the completed
+// Upload returned (Notify says so). On failure the Upload is cancelled only when it is known
+// not to be completed; where that cannot be told, the *UploadError says so (OutcomeUnknown).
 func (c *Client) UploadFile(ctx context.Context, path string, opts UploadOptions) (*generated.Upload, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -104,7 +140,11 @@ func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 // Parts are read in order into buffers from a pool of at most opts.Concurrency+1 buffers of
 // opts.PartSize bytes (5 × 64 MiB with the defaults): that is this entry point's memory bound.
 // A retried part is sent again from its buffer. The md5 is computed as the parts are read. If r
-// ends before size bytes or has more, the upload fails with ErrSourceChanged.
+// ends before size bytes or has more, the upload fails with ErrSourceChanged; after size bytes
+// the upload waits for r to end (io.EOF) before completing. When ctx ends, a Read of r that
+// blocks is interrupted through SetReadDeadline if r has one (an *os.File of a pipe, a
+// net.Conn; the deadline is cleared again afterwards); otherwise the call returns at once and
+// leaves that one Read to finish in a goroutine, which then ends, dropping what it read.
 func (c *Client) UploadReader(ctx context.Context, r io.Reader, size int64, opts UploadOptions) (*generated.Upload, error) {
 	if opts.Checkpoint != "" {
 		return nil, inputErrorf("UploadOptions.Checkpoint", "resume needs a file; use UploadFile")
@@ -164,17 +204,23 @@ type upload struct {
 	opts  UploadOptions
 	src   *uploadSource
 	parts []partSpan
-	// ids holds each part's id once it is done (by index); done counts them.
+	// ids holds each part's id once it is done (by index).
 	ids  []string
 	ckpt *checkpointFile
 	up   *generated.Upload
 	prog *progressTracker
+	// completeSent: complete was sent at least once. completeUnknown: the last complete attempt
+	// got no reply, so the Upload may be completed.
+	completeSent, completeUnknown bool
 }
 
 func (c *Client) upload(ctx context.Context, src *uploadSource, opts UploadOptions) (*generated.Upload, error) {
 	opts, err := opts.normalize(src.size)
 	if err != nil {
 		return nil, err
+	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = c.stall
 	}
 	u := &upload{c: c, opts: opts, src: src, parts: planParts(src.size, opts.PartSize)}
 	u.ids = make([]string, len(u.parts))
@@ -183,9 +229,16 @@ func (c *Client) upload(ctx context.Context, src *uploadSource, opts UploadOptio
 }
 
 func (u *upload) notify(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	u.c.tr.logf("openai-uploads: %s\n", msg)
 	if u.opts.Notify != nil {
-		u.opts.Notify(fmt.Sprintf(format, args...))
+		u.opts.Notify(msg)
 	}
+}
+
+// retryPolicy is how the upload's own requests (create, each part, complete) are retried.
+func (u *upload) retryPolicy() retryPolicy {
+	return retryPolicy{maxRetries: u.opts.MaxRetries, initial: u.c.retry.initial, max: u.c.retry.max, jitter: u.c.retry.jitter}
 }
 
 func (u *upload) run(ctx context.Context) (up *generated.Upload, err error) {
@@ -205,14 +258,13 @@ func (u *upload) run(ctx context.Context) (up *generated.Upload, err error) {
 		}
 	}()
 	u.prog.setPhase(PhaseCreating)
-	if err := u.start(wctx); err != nil {
-		return nil, err
+	if up, err := u.start(wctx); up != nil || err != nil {
+		return up, err
 	}
 	u.prog.uploadID = u.up.ID
 
 	// Parts, and the md5 beside them.
 	u.prog.setPhase(PhaseSending)
-
 	var sum string
 	var hashErr error
 	var hashDone chan struct{}
@@ -235,21 +287,22 @@ func (u *upload) run(ctx context.Context) (up *generated.Upload, err error) {
 		<-hashDone
 	}
 	if err := firstError(context.Cause(wctx), partsErr, hashErr); err != nil {
-		return nil, u.fail(ctx, err)
+		return u.fail(ctx, err)
 	}
 	if h != nil {
 		sum = hex.EncodeToString(h.Sum(nil))
 	}
 	if u.opts.MD5 != "" && sum != u.opts.MD5 {
-		return nil, u.fail(ctx, fmt.Errorf("md5 mismatch: the file's md5 is %s, but UploadOptions.MD5 expects %s", sum, u.opts.MD5))
+		return u.fail(ctx, fmt.Errorf("md5 mismatch: the file's md5 is %s, but UploadOptions.MD5 expects %s", sum, u.opts.MD5))
 	}
 	if time.Now().Unix() >= u.up.ExpiresAt {
-		return nil, u.fail(ctx, fmt.Errorf("%w (it expired at %s)", ErrUploadExpired, time.Unix(u.up.ExpiresAt, 0).UTC().Format(time.RFC3339)))
+		return u.fail(ctx, fmt.Errorf("%w (it expired at %s)", ErrUploadExpired, time.Unix(u.up.ExpiresAt, 0).UTC().Format(time.RFC3339)))
 	}
+
 	u.prog.setPhase(PhaseCompleting)
-	done, err := u.c.CompleteUpload(ctx, u.up.ID, u.ids, sum)
+	done, err := u.complete(ctx, sum)
 	if err != nil {
-		return nil, u.fail(ctx, u.explain(err))
+		return u.fail(ctx, u.explain(err))
 	}
 	if u.ckpt != nil {
 		if err := u.ckpt.remove(); err != nil {
@@ -277,399 +330,60 @@ func (u *upload) explain(err error) error {
 	return err
 }
 
-// start creates the Upload, or resumes the checkpointed one.
-func (u *upload) start(ctx context.Context) error {
-	if u.opts.Checkpoint != "" {
-		resumed, err := u.resume(ctx)
-		if err != nil || resumed {
-			return err
-		}
-	}
-	up, err := u.create(ctx)
-	if err != nil {
-		return err
-	}
-	u.up = up
-	if u.opts.Checkpoint != "" {
-		ckpt := &checkpointFile{path: u.opts.Checkpoint, cp: u.newCheckpoint(up.ID, up.ExpiresAt)}
-		if err := ckpt.save(); err != nil {
-			return u.fail(ctx, fmt.Errorf("writing checkpoint %s: %w", u.opts.Checkpoint, err))
-		}
-		u.ckpt = ckpt
-	}
-	if ctx.Err() != nil { // cancelled while the Upload was being created
-		return u.fail(ctx, context.Cause(ctx))
-	}
-	return nil
-}
-
-// create creates the Upload. The request does not end the moment ctx is cancelled: it gets
-// CreateGrace to finish, so that an Upload created as the caller gave up is cancelled rather
-// than left pending unseen.
-func (u *upload) create(ctx context.Context) (*generated.Upload, error) {
-	createCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	stop := context.AfterFunc(ctx, func() {
-		t := time.NewTimer(CreateGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			abort()
-		case <-createCtx.Done():
-		}
-	})
-	defer stop()
-	up, err := u.c.CreateUpload(createCtx, generated.CreateUploadRequest{
-		Bytes: u.src.size, Filename: u.opts.Filename, MimeType: u.opts.MIMEType,
-		Purpose: u.opts.Purpose, ExpiresAfter: u.opts.ExpiresAfter,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w (while creating the Upload: %v)", context.Cause(ctx), err)
-		}
-		return nil, err
-	}
-	return up, nil
-}
-
-// newCheckpoint is the checkpoint of this upload as the Upload id and expiry given.
-func (u *upload) newCheckpoint(uploadID string, expiresAt int64) checkpoint {
-	cp := checkpoint{
-		Version: checkpointVersion, UploadID: uploadID, ExpiresAt: expiresAt,
-		Size: u.src.size, PartSize: u.opts.PartSize, Purpose: string(u.opts.Purpose),
-		Filename: u.opts.Filename, MIMEType: u.opts.MIMEType, Parts: []checkpointPart{},
-	}
-	if u.src.info != nil {
-		cp.ModTimeNs = u.src.info.ModTime().UnixNano()
-	}
-	return cp
-}
-
-// resume continues the checkpointed Upload when the checkpoint is of this file, unchanged, with
-// the same settings, and its Upload has not expired. Otherwise it says why and returns false.
-func (u *upload) resume(ctx context.Context) (bool, error) {
-	cp, err := loadCheckpoint(u.opts.Checkpoint)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		u.notify("checkpoint %s is unreadable (%v); starting a new upload", u.opts.Checkpoint, err)
-		return false, nil
-	}
-	want := u.newCheckpoint(cp.UploadID, cp.ExpiresAt)
-	switch {
-	case cp.Size != want.Size || cp.ModTimeNs != want.ModTimeNs:
-		u.notify("the file changed since checkpoint %s (size or modification time); cancelling upload %s and starting a new one", u.opts.Checkpoint, cp.UploadID)
-		u.cancelQuietly(ctx, cp.UploadID)
-		return false, nil
-	case cp.PartSize != want.PartSize || cp.Purpose != want.Purpose || cp.Filename != want.Filename || cp.MIMEType != want.MIMEType:
-		u.notify("checkpoint %s was made with other settings (part size, purpose, filename or MIME type); cancelling upload %s and starting a new one", u.opts.Checkpoint, cp.UploadID)
-		u.cancelQuietly(ctx, cp.UploadID)
-		return false, nil
-	case time.Until(time.Unix(cp.ExpiresAt, 0)) < ResumeMargin:
-		u.notify("upload %s from checkpoint %s has expired (or expires within %s); starting a new upload", cp.UploadID, u.opts.Checkpoint, ResumeMargin)
-		return false, nil
-	}
-	u.up = &generated.Upload{
-		ID: cp.UploadID, ExpiresAt: cp.ExpiresAt, Bytes: cp.Size, Filename: cp.Filename,
-		Purpose: cp.Purpose, Status: generated.UploadStatusPending, Object: generated.UploadObjectUpload,
-	}
-	u.ckpt = &checkpointFile{path: u.opts.Checkpoint, cp: *cp}
-	for _, p := range cp.Parts {
-		u.ids[p.Index] = p.ID
-		u.prog.partDone(u.parts[p.Index].length)
-	}
-	u.notify("resuming upload %s from checkpoint %s: %d of %d parts already sent", cp.UploadID, u.opts.Checkpoint, len(cp.Parts), len(u.parts))
-	return true, nil
-}
-
-func (u *upload) cancelQuietly(ctx context.Context, id string) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
-	defer cancel()
-	_, _ = u.c.CancelUpload(cctx, id)
-}
-
-// fail ends a failed upload: with a checkpoint the Upload stays pending, to be resumed;
-// otherwise it is cancelled on a fresh context (the caller's may be cancelled already).
-func (u *upload) fail(ctx context.Context, cause error) error {
+// fail ends a failed upload. An Upload is cancelled only when it is known not to have been
+// completed. With a checkpoint the Upload stays pending, to be resumed. Otherwise cancel is
+// sent, on a fresh context (the caller's may be cancelled already): the API cancels only a
+// pending Upload, so cancel is also the probe that settles a complete whose reply was lost. If
+// it is cancelled, it was not completed; if the API answers that it is completed, its File is
+// recovered and the upload succeeds; if it is being completed, or the cancel fails too, the
+// outcome stays unknown and the *UploadError says so (OutcomeUnknown).
+func (u *upload) fail(ctx context.Context, cause error) (*generated.Upload, error) {
 	if u.up == nil {
-		return cause
+		return nil, cause
 	}
 	if u.ckpt != nil {
 		u.notify("upload %s failed; it stays pending and can be resumed with checkpoint %s", u.up.ID, u.ckpt.path)
-		return &UploadError{UploadID: u.up.ID, Resumable: true, Checkpoint: u.ckpt.path, Err: cause}
+		return nil, &UploadError{UploadID: u.up.ID, Resumable: true, OutcomeUnknown: u.completeUnknown, Checkpoint: u.ckpt.path, Err: cause}
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
 	defer cancel()
-	_, err := u.c.CancelUpload(cctx, u.up.ID)
-	if err == nil {
-		u.notify("upload %s failed and was cancelled", u.up.ID)
-	}
-	return &UploadError{UploadID: u.up.ID, Cancelled: err == nil, CancelErr: err, Err: cause}
-}
-
-// sendParts uploads every part not yet done with at most Concurrency requests in flight. The
-// first error cancels ctx (through cancel) and is returned. For a plain reader, h receives the
-// bytes in file order as they are read.
-func (u *upload) sendParts(ctx context.Context, cancel context.CancelCauseFunc, h hash.Hash) error {
-	type job struct {
-		span partSpan
-		buf  *[]byte // the part's bytes, for a plain reader
-	}
-	jobs := make(chan job)
-	var pool chan *[]byte
-	if u.src.stream != nil {
-		// Concurrency+1 buffers: one being filled while Concurrency parts are in flight.
-		pool = make(chan *[]byte, u.opts.Concurrency+1)
-		for range u.opts.Concurrency + 1 {
-			pool <- nil // allocated on first use, at the size the parts need
-		}
-	}
-
-	var wg sync.WaitGroup
-	for range u.opts.Concurrency {
-		wg.Go(func() {
-			for j := range jobs {
-				err := u.sendPart(ctx, j.span, j.buf)
-				if pool != nil {
-					pool <- j.buf
-				}
-				if err != nil {
-					cancel(err)
-				}
-			}
-		})
-	}
-
-	var feedErr error
-	for _, span := range u.parts {
-		if u.ids[span.index] != "" { // done before, per the checkpoint (files only)
-			continue
-		}
-		var buf *[]byte
-		if u.src.stream != nil {
-			select {
-			case buf = <-pool:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			if buf == nil {
-				b := make([]byte, min(u.opts.PartSize, u.src.size))
-				buf = &b
-			}
-			if err := readPart(u.src.stream, (*buf)[:span.length], h); err != nil {
-				feedErr = fmt.Errorf("reading part %d (bytes %d-%d): %w", span.index, span.offset, span.offset+span.length-1, err)
-				pool <- buf
-				break
-			}
-		}
-		select {
-		case jobs <- job{span: span, buf: buf}:
-		case <-ctx.Done():
-			if buf != nil {
-				pool <- buf
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if feedErr == nil && u.src.stream != nil && ctx.Err() == nil {
-		if n, _ := u.src.stream.Read(make([]byte, 1)); n > 0 {
-			feedErr = fmt.Errorf("the reader holds more than the %d bytes of size: %w", u.src.size, ErrSourceChanged)
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if feedErr != nil {
-		cancel(feedErr)
-	}
-	return context.Cause(ctx)
-}
-
-// readPart fills p from r, hashing what it reads.
-func readPart(r io.Reader, p []byte, h hash.Hash) error {
-	n, err := io.ReadFull(r, p)
-	if h != nil {
-		h.Write(p[:n])
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return fmt.Errorf("the reader ended early: %w", ErrSourceChanged)
-	}
-	return err
-}
-
-// sendPart sends one part, retrying what can be retried; each attempt reads the part afresh
-// from its source.
-func (u *upload) sendPart(ctx context.Context, span partSpan, buf *[]byte) error {
-	policy := retryPolicy{maxRetries: u.opts.MaxRetries, initial: u.c.retry.initial, max: u.c.retry.max, jitter: u.c.retry.jitter}
-	for attempt := 0; ; attempt++ {
-		var data io.Reader
-		if buf != nil {
-			data = bytes.NewReader((*buf)[:span.length])
+	err := u.cancelUpload(cctx)
+	switch {
+	case err == nil || isUploadState(err, "upload_cancelled"):
+		if u.completeUnknown {
+			u.notify("upload %s: complete got no reply, but the Upload was still pending (not completed); it was cancelled", u.up.ID)
 		} else {
-			data = io.NewSectionReader(u.src.at, span.offset, span.length)
+			u.notify("upload %s failed and was cancelled", u.up.ID)
 		}
-		body := &partReader{r: data, want: span.length, prog: u.prog}
-		part, err := u.c.AddUploadPart(ctx, u.up.ID, body, span.length)
-		if err == nil {
-			u.ids[span.index] = part.ID
-			u.prog.partDone(0)
-			if u.ckpt != nil {
-				if err := u.ckpt.record(span.index, part.ID); err != nil {
-					return fmt.Errorf("writing checkpoint %s: %w", u.ckpt.path, err)
-				}
-			}
-			u.prog.report(true)
-			return nil
+		return nil, &UploadError{UploadID: u.up.ID, Cancelled: true, Err: cause}
+	case isUploadState(err, "upload_completed") && u.completeSent:
+		// A complete whose reply was lost did complete it.
+		up, rerr := u.recoverFile(cctx, true)
+		if rerr == nil {
+			return up, nil
 		}
-		u.prog.rewind(body.sent)
-		switch {
-		case ctx.Err() != nil:
-			return context.Cause(ctx)
-		case body.srcErr != nil:
-			return fmt.Errorf("part %d (bytes %d-%d): %w", span.index, span.offset, span.offset+span.length-1, body.srcErr)
-		case attempt >= policy.maxRetries || !retryablePartError(err):
-			return fmt.Errorf("part %d (bytes %d-%d), attempt %d: %w", span.index, span.offset, span.offset+span.length-1, attempt+1, u.explain(err))
-		}
-		u.prog.retried()
-		var apiErr *APIError
-		delay := policy.delay(attempt, nil)
-		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-			delay = apiErr.RetryAfter
-		}
-		if err := sleep(ctx, delay); err != nil {
-			return context.Cause(ctx)
-		}
+		return nil, &UploadError{UploadID: u.up.ID, OutcomeUnknown: true, Err: fmt.Errorf("%w; the Upload turned out to be completed, but %w", cause, rerr)}
+	case isUploadState(err, "upload_completing"):
+		return nil, &UploadError{UploadID: u.up.ID, OutcomeUnknown: true, Err: fmt.Errorf("%w; the Upload is being completed by a request whose reply was lost", cause)}
+	case u.completeUnknown:
+		u.notify("upload %s: complete got no reply, its File was not found, and cancelling it failed (%v); the Upload was left as it is", u.up.ID, err)
+		return nil, &UploadError{UploadID: u.up.ID, OutcomeUnknown: true, CancelErr: err, Err: cause}
 	}
+	return nil, &UploadError{UploadID: u.up.ID, CancelErr: err, Err: cause}
 }
 
-// retryablePartError: connection errors, 408, 409, 429 and 5xx.
-func retryablePartError(err error) bool {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.Temporary()
-	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
-// partReader is one attempt's part body: it counts the bytes handed to the connection and
-// notices a source that ends early.
-type partReader struct {
-	r      io.Reader
-	want   int64
-	sent   int64
-	prog   *progressTracker
-	srcErr error
-}
-
-func (p *partReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.sent += int64(n)
-	p.prog.add(int64(n))
-	if err == io.EOF && p.sent < p.want {
-		p.srcErr = fmt.Errorf("the source ended %d bytes early: %w", p.want-p.sent, ErrSourceChanged)
-		return n, p.srcErr
-	}
-	if err != nil && err != io.EOF {
-		p.srcErr = fmt.Errorf("reading the source: %w", err)
-	}
-	return n, err
-}
-
-// hashReaderAt computes the md5 of r's first size bytes, reading in order, 1 MiB at a time.
-func hashReaderAt(ctx context.Context, r io.ReaderAt, size int64) (string, error) {
-	h := md5.New()
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; {
-		if ctx.Err() != nil {
-			return "", context.Cause(ctx)
+// cancelUpload cancels the Upload, retrying (cancel is idempotent) until the API answers for
+// good or ctx, bounded by CancelTimeout, ends: an Upload is not left pending for want of one
+// more try.
+func (u *upload) cancelUpload(ctx context.Context) error {
+	policy := u.c.retry
+	for attempt := 0; ; attempt++ {
+		_, err := u.c.CancelUpload(ctx, u.up.ID)
+		if err == nil || !retryableCallError(err) || ctx.Err() != nil {
+			return err
 		}
-		want := min(int64(len(buf)), size-off)
-		n, err := r.ReadAt(buf[:want], off)
-		h.Write(buf[:n])
-		off += int64(n)
-		if int64(n) < want {
-			if err == nil || err == io.EOF {
-				return "", fmt.Errorf("md5: the source ended at byte %d of %d: %w", off, size, ErrSourceChanged)
-			}
-			return "", fmt.Errorf("md5: reading the source: %w", err)
+		if sleep(ctx, callDelay(policy, attempt, err)) != nil {
+			return err
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// progressTracker counts progress and calls the callback, never concurrently. Byte counts
-// come from the part readers; a report is made at least every progressStep bytes and at each
-// part's end.
-type progressTracker struct {
-	cb                func(Progress)
-	total             int64
-	totalParts        int
-	streams           int
-	uploadID          string
-	phase             Phase // written before parts start and after they end, under mu
-	sent, lastReport  atomic.Int64
-	partsDone, nRetry atomic.Int64
-	mu                sync.Mutex // held while cb runs
-	onPanic           func(error)
-	panicErr          atomic.Pointer[error]
-}
-
-const progressStep = 256 << 10
-
-func (p *progressTracker) add(n int64) {
-	if n == 0 {
-		return
-	}
-	sent := p.sent.Add(n)
-	if sent-p.lastReport.Load() >= progressStep {
-		p.report(false)
-	}
-}
-
-func (p *progressTracker) rewind(n int64) { p.sent.Add(-n) }
-func (p *progressTracker) retried()       { p.nRetry.Add(1) }
-
-// partDone counts a finished part; reused (checkpointed) parts also count their bytes.
-func (p *progressTracker) partDone(reusedBytes int64) {
-	p.sent.Add(reusedBytes)
-	p.partsDone.Add(1)
-}
-
-// setPhase records the upload's phase and reports it.
-func (p *progressTracker) setPhase(ph Phase) {
-	p.mu.Lock()
-	p.phase = ph
-	p.mu.Unlock()
-	p.report(true)
-}
-
-// report calls the callback: always when force is set, otherwise only if no call is under way.
-func (p *progressTracker) report(force bool) {
-	if p.cb == nil || p.panicErr.Load() != nil {
-		return
-	}
-	if force {
-		p.mu.Lock()
-	} else if !p.mu.TryLock() {
-		return
-	}
-	defer p.mu.Unlock()
-	defer func() {
-		if r := recover(); r != nil {
-			err := fmt.Errorf("the Progress callback panicked: %v", r)
-			if p.panicErr.CompareAndSwap(nil, &err) && p.onPanic != nil {
-				p.onPanic(err)
-			}
-		}
-	}()
-	sent := p.sent.Load()
-	p.lastReport.Store(sent)
-	p.cb(Progress{
-		Phase: p.phase, Streams: p.streams, UploadID: p.uploadID, BytesSent: sent, TotalBytes: p.total,
-		PartsDone: int(p.partsDone.Load()), TotalParts: p.totalParts, Retries: int(p.nRetry.Load()),
-	})
 }

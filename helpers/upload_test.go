@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -176,25 +177,30 @@ func TestUploadConcurrencyBound(t *testing.T) {
 }
 
 // TestUploadRecoversFromEveryFault: with each kind of fault injected into 40% of part
-// requests, every upload completes byte-exact.
+// requests, every upload completes byte-exact. Stalled parts are cut by a short StallTimeout;
+// slow ones go through.
 func TestUploadRecoversFromEveryFault(t *testing.T) {
 	for _, kind := range conformance.AllFaultKinds {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 0.4, Kinds: []conformance.FaultKind{kind}, Seed: 3}})
+			srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 0.4, Kinds: []conformance.FaultKind{kind}, Seed: 3, SlowRate: 4 << 20}})
 			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = 1 }) // no backoff wait
 			for _, ep := range entryPoints {
 				data := pattern(24*testPartSize + 5)
 				var retries int
 				up, err := ep.upload(context.Background(), t, c, data, helpers.UploadOptions{
-					Purpose: "batch", PartSize: testPartSize, MaxRetries: 12,
+					Purpose: "batch", PartSize: testPartSize, MaxRetries: 12, StallTimeout: 300 * time.Millisecond,
 					Progress: func(p helpers.Progress) { retries = p.Retries },
 				})
 				if err != nil {
 					t.Fatalf("%s: %v", ep.name, err)
 				}
 				checkUploaded(t, c, srv, up, data)
-				if retries == 0 {
+				slow := kind == conformance.FaultSlowRequest || kind == conformance.FaultSlowResponse
+				if retries == 0 && !slow {
 					t.Errorf("%s: no retries reported, with 40%% of parts failing", ep.name)
+				}
+				if retries != 0 && slow {
+					t.Errorf("%s: %d retries: a slow part that keeps moving was cut", ep.name, retries)
 				}
 			}
 			if srv.Stats().Faults[kind] == 0 {

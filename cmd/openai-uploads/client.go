@@ -21,6 +21,8 @@ func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
 		Organization: cmd.String(flagOrganization),
 		Project:      cmd.String(flagProject),
 		HTTPClient:   a.httpClient,
+		Timeout:      cmd.Duration(flagTimeout),
+		StallTimeout: cmd.Duration(flagStallTimeout),
 	}
 	if cmd.Bool(flagDebug) {
 		opts.Debug = a.stderr

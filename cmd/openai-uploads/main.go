@@ -10,7 +10,8 @@
 // serve, demo, version, completion bash|zsh|fish|pwsh.
 // Global flags (accepted before or after the command): --api-key ($OPENAI_API_KEY),
 // --base-url ($OPENAI_BASE_URL), --organization ($OPENAI_ORG_ID), --project
-// ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --version.
+// ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --timeout DURATION, --stall-timeout DURATION,
+// --version.
 //
 // Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (an
 // unknown command or flag, a missing or bad flag, an unreadable file); 130 interrupted by SIGINT
@@ -30,6 +31,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/openai-uploads/uploads/helpers"
 )
 
 func main() {
@@ -186,6 +189,8 @@ const (
 	flagProject      = "project"
 	flagFormat       = "format"
 	flagDebug        = "debug"
+	flagTimeout      = "timeout"
+	flagStallTimeout = "stall-timeout"
 )
 
 func globalFlags() []cli.Flag {
@@ -195,6 +200,20 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagOrganization, Usage: "OpenAI-Organization header", Sources: cli.EnvVars("OPENAI_ORG_ID")},
 		&cli.StringFlag{Name: flagProject, Usage: "OpenAI-Project header", Sources: cli.EnvVars("OPENAI_PROJECT_ID")},
 		&cli.BoolFlag{Name: flagDebug, Usage: "log each request and response line to stderr (Authorization redacted)"},
+		&cli.DurationFlag{Name: flagTimeout, Value: helpers.DefaultTimeout, Usage: "deadline of each attempt of a request that streams no file bytes (create, complete, cancel, files list …); timed-out attempts are retried where safe",
+			Validator: func(d time.Duration) error {
+				if d <= 0 {
+					return usagef("--timeout must be positive, not %v", d)
+				}
+				return nil
+			}},
+		&cli.DurationFlag{Name: flagStallTimeout, Value: helpers.DefaultStallTimeout, Usage: "abandon (and retry, for a part) a transfer of file bytes — a part, files create, files content — when none of its bytes moves and no answer comes for this long",
+			Validator: func(d time.Duration) error {
+				if d <= 0 {
+					return usagef("--stall-timeout must be positive, not %v", d)
+				}
+				return nil
+			}},
 		&cli.StringFlag{Name: flagFormat, Usage: "output format: json or pretty", Value: "json",
 			Validator: func(v string) error {
 				if v != "json" && v != "pretty" {

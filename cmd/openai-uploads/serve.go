@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,9 +45,13 @@ func (a *app) serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "storage", Value: "disk", Usage: "where bytes are kept: disk or memory"},
 			&cli.StringFlag{Name: "storage-dir", Usage: "directory for disk storage (default: a temporary directory, removed on exit)"},
 			&cli.StringFlag{Name: "memory-limit", Value: "1GiB", Usage: "cap of memory storage"},
-			&cli.FloatFlag{Name: "fault-rate", Usage: "fraction of part requests that fail, 0..1"},
-			&cli.StringFlag{Name: "fault-kinds", Value: "all", Usage: "comma-separated faults to inject: 500, 503, 429, reset, lost-response, or all"},
+			&cli.FloatFlag{Name: "fault-rate", Usage: "fraction of the --fault-ops requests that fail, 0..1"},
+			&cli.StringFlag{Name: "fault-kinds", Value: "default", Usage: "comma-separated faults to inject: " + kindNames() + "; default (500, 503, 429, reset, lost-response) or all"},
+			&cli.StringFlag{Name: "fault-ops", Value: "addUploadPart", Usage: "comma-separated operations (operationIds) faults go into: " + strings.Join(conformance.AllOperations, ", ") + ", or all"},
 			&cli.Uint64Flag{Name: "fault-seed", Value: 1, Usage: "seed of the fault sequence"},
+			&cli.Int64Flag{Name: "fault-limit", Usage: "inject at most this many faults (0: no limit)"},
+			&cli.DurationFlag{Name: "fault-stall-for", Usage: "close a stalled connection after this long (0: hold it until the client leaves or serve stops)"},
+			&cli.StringFlag{Name: "fault-slow-rate", Value: "256KiB", Usage: "bytes per second of slow-request and slow-response bodies"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay added before every request is handled"},
 			&cli.StringFlag{Name: "bandwidth", Value: "0", Usage: "per-connection cap in bytes per second, each direction (e.g. 24MiB; 0: none)"},
 			&cli.DurationFlag{Name: "upload-ttl", Value: conformance.UploadTTL, Usage: "how long an Upload stays pending (at least 1s)"},
@@ -153,7 +158,8 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 		StorageDir: cmd.String("storage-dir"),
 		SyncWrites: cmd.Bool("fsync"),
 		Latency:    cmd.Duration("latency"),
-		Faults:     conformance.Faults{Rate: cmd.Float("fault-rate"), Seed: cmd.Uint64("fault-seed")},
+		Faults: conformance.Faults{Rate: cmd.Float("fault-rate"), Seed: cmd.Uint64("fault-seed"),
+			Limit: cmd.Int64("fault-limit"), StallFor: cmd.Duration("fault-stall-for")},
 	}
 	switch cmd.String("storage") {
 	case "disk":
@@ -174,15 +180,41 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 	if r := opts.Faults.Rate; r < 0 || r > 1 {
 		return opts, usagef("--fault-rate must be between 0 and 1, not %v", r)
 	}
-	if kinds := cmd.String("fault-kinds"); kinds != "all" {
+	switch kinds := cmd.String("fault-kinds"); kinds {
+	case "default":
+	case "all":
+		opts.Faults.Kinds = conformance.AllFaultKinds
+	default:
 		for _, k := range strings.Split(kinds, ",") {
 			kind := conformance.FaultKind(strings.TrimSpace(k))
-			if !containsKind(kind) {
-				return opts, usagef("--fault-kinds: unknown fault %q (known: 500, 503, 429, reset, lost-response)", k)
+			if !slices.Contains(conformance.AllFaultKinds, kind) {
+				return opts, usagef("--fault-kinds: unknown fault %q (known: %s)", k, kindNames())
 			}
 			opts.Faults.Kinds = append(opts.Faults.Kinds, kind)
 		}
 	}
+	if ops := cmd.String("fault-ops"); ops == "all" {
+		opts.Faults.Operations = conformance.AllOperations
+	} else {
+		for _, op := range strings.Split(ops, ",") {
+			op = strings.TrimSpace(op)
+			if !slices.Contains(conformance.AllOperations, op) {
+				return opts, usagef("--fault-ops: unknown operation %q (known: %s)", op, strings.Join(conformance.AllOperations, ", "))
+			}
+			opts.Faults.Operations = append(opts.Faults.Operations, op)
+		}
+	}
+	if opts.Faults.Limit < 0 {
+		return opts, usagef("--fault-limit must not be negative")
+	}
+	if opts.Faults.StallFor < 0 {
+		return opts, usagef("--fault-stall-for must not be negative")
+	}
+	slow, err := parseSize(cmd.String("fault-slow-rate"))
+	if err != nil || slow <= 0 {
+		return opts, usagef("--fault-slow-rate: %v", orPositive(err))
+	}
+	opts.Faults.SlowRate = slow
 	if opts.Latency < 0 {
 		return opts, usagef("--latency must not be negative")
 	}
@@ -206,13 +238,12 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 	return opts, nil
 }
 
-func containsKind(k conformance.FaultKind) bool {
-	for _, known := range conformance.AllFaultKinds {
-		if k == known {
-			return true
-		}
+func kindNames() string {
+	names := make([]string, len(conformance.AllFaultKinds))
+	for i, k := range conformance.AllFaultKinds {
+		names[i] = string(k)
 	}
-	return false
+	return strings.Join(names, ", ")
 }
 
 func orPositive(err error) error {

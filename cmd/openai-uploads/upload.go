@@ -35,7 +35,7 @@ func (a *app) uploadCommand() *cli.Command {
 			&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N (N in 3600..2592000)"},
 			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress; run again with it to resume", TakesFile: true},
 			&cli.StringFlag{Name: "size", Usage: "size of the data on stdin (PATH -), a size such as 1048576 or 1MiB"},
-			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries per part (0: none)"},
+			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries of each request (create, each part, complete; 0: none)"},
 			&cli.BoolFlag{Name: "wait", Usage: "then wait until the File is processed (or failed), polling with backoff"},
 			&cli.DurationFlag{Name: "wait-timeout", Value: helpers.DefaultWaitTimeout, Usage: "give up waiting after this long (implies --wait)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"},
@@ -58,8 +58,11 @@ var flagOf = map[string]string{
 	"UploadOptions.ExpiresAfter.Anchor":  "--expires-after",
 	"UploadOptions.Checkpoint":           "--checkpoint",
 	"UploadOptions.MaxRetries":           "--max-retries",
+	"UploadOptions.StallTimeout":         "--stall-timeout",
 	"ClientOptions.APIKey":               "--api-key (or OPENAI_API_KEY)",
 	"ClientOptions.BaseURL":              "--base-url (or OPENAI_BASE_URL)",
+	"ClientOptions.Timeout":              "--timeout",
+	"ClientOptions.StallTimeout":         "--stall-timeout",
 	"size":                               "PATH",
 	"path":                               "PATH",
 	"fileID":                             "FILE_ID",
@@ -150,14 +153,15 @@ func stdinOptions(cmd *cli.Command, opts helpers.UploadOptions) (int64, error) {
 // uploadOptions reads the flags; a bad one is a usage error naming it.
 func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 	opts := helpers.UploadOptions{
-		Purpose:     generated.CreateUploadRequestPurpose(cmd.String("purpose")),
-		MIMEType:    cmd.String("mime-type"),
-		Filename:    cmd.String("filename"),
-		Concurrency: cmd.Int("concurrency"),
-		SkipMD5:     cmd.Bool("no-md5"),
-		MD5:         cmd.String("md5"),
-		Checkpoint:  cmd.String("checkpoint"),
-		MaxRetries:  cmd.Int("max-retries"),
+		Purpose:      generated.CreateUploadRequestPurpose(cmd.String("purpose")),
+		MIMEType:     cmd.String("mime-type"),
+		Filename:     cmd.String("filename"),
+		Concurrency:  cmd.Int("concurrency"),
+		SkipMD5:      cmd.Bool("no-md5"),
+		MD5:          cmd.String("md5"),
+		Checkpoint:   cmd.String("checkpoint"),
+		MaxRetries:   cmd.Int("max-retries"),
+		StallTimeout: cmd.Duration(flagStallTimeout), // a global flag: files content and files create use it too
 	}
 	if opts.Purpose == "" {
 		return opts, usagef("--purpose is required (assistants, batch, fine-tune, vision, user_data or evals)")

@@ -34,6 +34,14 @@ var goSpeak = []*regexp.Regexp{
 // notGo are words the patterns above would take for Go: units and a name.
 var notGo = map[string]bool{"KiB": true, "MiB": true, "GiB": true, "TiB": true, "kB": true, "OpenAI": true}
 
+// The API's operation ids (createUpload, …) are what `serve --fault-ops` takes: words of the
+// API's documentation, not Go.
+func init() {
+	for _, op := range conformance.AllOperations {
+		notGo[op] = true
+	}
+}
+
 // paths are the file paths in a message (the tests' temporary directories are named after them).
 var paths = regexp.MustCompile(`/[^\s:,)"]+`)
 
@@ -178,6 +186,12 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 		{args: []string{"serve", "--latency", "-1s"}},
 		{args: []string{"serve", "--bandwidth", "fast"}},
 		{args: []string{"serve", "--retention", "0s"}},
+		{args: []string{"serve", "--fault-limit", "-1"}},
+		{args: []string{"serve", "--fault-ops", "createUpload,teapot"}},
+		{args: []string{"serve", "--fault-slow-rate", "fast"}},
+		{args: []string{"serve", "--fault-stall-for", "-1s"}},
+		{args: []string{"--stall-timeout", "0s", "files", "list"}},
+		{args: []string{"files", "list", "--timeout", "-1s"}},
 		{args: []string{"serve", "--sweep-interval", "-1s"}},
 		{args: []string{"serve", "--upload-ttl", "500ms"}},
 		{args: []string{"serve", "--storage", "memory", "--fsync"}},

@@ -1,0 +1,127 @@
+package helpers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openai-uploads/uploads/generated"
+)
+
+// start creates the Upload, or resumes the checkpointed one. It returns an error, or, in the
+// rare case where failing revealed a completed Upload, that Upload.
+func (u *upload) start(ctx context.Context) (*generated.Upload, error) {
+	if u.opts.Checkpoint != "" {
+		resumed, err := u.resume(ctx)
+		if err != nil || resumed {
+			return nil, err
+		}
+	}
+	up, err := u.create(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u.up = up
+	if u.opts.Checkpoint != "" {
+		ckpt := &checkpointFile{path: u.opts.Checkpoint, cp: u.newCheckpoint(up.ID, up.ExpiresAt)}
+		if err := ckpt.save(); err != nil {
+			return u.fail(ctx, fmt.Errorf("writing checkpoint %s: %w", u.opts.Checkpoint, err))
+		}
+		u.ckpt = ckpt
+	}
+	if ctx.Err() != nil { // cancelled while the Upload was being created
+		return u.fail(ctx, context.Cause(ctx))
+	}
+	return nil, nil
+}
+
+// create creates the Upload, retrying up to UploadOptions.MaxRetries times. createUpload is not
+// idempotent: an attempt whose reply was lost may have created an Upload that this call never
+// learns of. The upload goes on with the Upload a retry creates, and Notify says that an
+// earlier attempt may have left one pending (it expires within the hour; OpenAI's API cannot
+// list Uploads to find it). Once ctx ends no new attempt starts; the attempt in flight gets
+// CreateGrace to finish, so that an Upload created as the caller gave up is cancelled rather
+// than left pending unseen.
+func (u *upload) create(ctx context.Context) (*generated.Upload, error) {
+	policy := u.retryPolicy()
+	lost := 0
+	for attempt := 0; ; attempt++ {
+		up, n, err := u.createOnce(ctx)
+		lost += n
+		switch {
+		case err == nil:
+			if lost > 0 {
+				u.notify("the reply to create was lost %s; upload %s was created by a retry, and the earlier attempt may have left a pending Upload behind, which expires within the hour", times(lost), up.ID)
+			}
+			return up, nil
+		case ctx.Err() != nil:
+			err = fmt.Errorf("%w (while creating the Upload: %v)", context.Cause(ctx), err)
+		case attempt < policy.maxRetries && retryableCallError(err):
+			if serr := sleep(ctx, callDelay(policy, attempt, err)); serr == nil {
+				continue
+			}
+			err = fmt.Errorf("%w (while creating the Upload: %v)", context.Cause(ctx), err)
+		}
+		if lost > 0 {
+			err = fmt.Errorf("%w; %s got no reply, so up to %d pending Upload(s) may have been created (they expire within the hour)", err, attemptsText(lost), lost)
+		}
+		return nil, err
+	}
+}
+
+// createOnce sends createUpload once, and says how many attempts (0 or 1) were lost. The
+// request does not end the moment ctx is cancelled: it gets CreateGrace to finish.
+func (u *upload) createOnce(ctx context.Context) (*generated.Upload, int, error) {
+	createCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(CreateGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			abort()
+		case <-createCtx.Done():
+		}
+	})
+	defer stop()
+	rec := &callRecord{}
+	up, err := u.c.CreateUpload(withCall(createCtx, callOptions{noRetry: true, rec: rec}), generated.CreateUploadRequest{
+		Bytes: u.src.size, Filename: u.opts.Filename, MimeType: u.opts.MIMEType,
+		Purpose: u.opts.Purpose, ExpiresAfter: u.opts.ExpiresAfter,
+	})
+	return up, rec.lostCount(), err
+}
+
+// retryableCallError: connection errors, stalls, timeouts, unreadable 2xx answers, 408, 409,
+// 429 and 5xx; never the caller's own cancel or deadline.
+func retryableCallError(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Temporary()
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// callDelay is the wait before retry number attempt+1: what the server asked for, or backoff.
+func callDelay(policy retryPolicy, attempt int, err error) time.Duration {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+		return apiErr.RetryAfter
+	}
+	return policy.delay(attempt, nil)
+}
+
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+func attemptsText(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}

@@ -1,0 +1,80 @@
+package helpers
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// progressTracker counts progress and calls the callback, never concurrently. Byte counts
+// come from the part readers; a report is made at least every progressStep bytes and at each
+// part's end.
+type progressTracker struct {
+	cb                func(Progress)
+	total             int64
+	totalParts        int
+	streams           int
+	uploadID          string
+	phase             Phase // written before parts start and after they end, under mu
+	sent, lastReport  atomic.Int64
+	partsDone, nRetry atomic.Int64
+	mu                sync.Mutex // held while cb runs
+	onPanic           func(error)
+	panicErr          atomic.Pointer[error]
+}
+
+const progressStep = 256 << 10
+
+func (p *progressTracker) add(n int64) {
+	if n == 0 {
+		return
+	}
+	sent := p.sent.Add(n)
+	if sent-p.lastReport.Load() >= progressStep {
+		p.report(false)
+	}
+}
+
+func (p *progressTracker) rewind(n int64) { p.sent.Add(-n) }
+func (p *progressTracker) retried()       { p.nRetry.Add(1) }
+
+// partDone counts a finished part; reused (checkpointed) parts also count their bytes.
+func (p *progressTracker) partDone(reusedBytes int64) {
+	p.sent.Add(reusedBytes)
+	p.partsDone.Add(1)
+}
+
+// setPhase records the upload's phase and reports it.
+func (p *progressTracker) setPhase(ph Phase) {
+	p.mu.Lock()
+	p.phase = ph
+	p.mu.Unlock()
+	p.report(true)
+}
+
+// report calls the callback: always when force is set, otherwise only if no call is under way.
+func (p *progressTracker) report(force bool) {
+	if p.cb == nil || p.panicErr.Load() != nil {
+		return
+	}
+	if force {
+		p.mu.Lock()
+	} else if !p.mu.TryLock() {
+		return
+	}
+	defer p.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("the Progress callback panicked: %v", r)
+			if p.panicErr.CompareAndSwap(nil, &err) && p.onPanic != nil {
+				p.onPanic(err)
+			}
+		}
+	}()
+	sent := p.sent.Load()
+	p.lastReport.Store(sent)
+	p.cb(Progress{
+		Phase: p.phase, Streams: p.streams, UploadID: p.uploadID, BytesSent: sent, TotalBytes: p.total,
+		PartsDone: int(p.partsDone.Load()), TotalParts: p.totalParts, Retries: int(p.nRetry.Load()),
+	})
+}

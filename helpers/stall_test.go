@@ -1,0 +1,343 @@
+package helpers_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai-uploads/uploads/conformance"
+	"github.com/openai-uploads/uploads/generated"
+	"github.com/openai-uploads/uploads/helpers"
+)
+
+// hangGuard bounds a call that must not hang: if the behaviour under test is broken, the call
+// fails with this deadline instead of blocking the test binary. It is never what a test asserts.
+func hangGuard(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func faults(kind conformance.FaultKind, limit int64, ops ...string) conformance.Faults {
+	return conformance.Faults{Rate: 1, Limit: limit, Kinds: []conformance.FaultKind{kind}, Operations: ops}
+}
+
+// progressGuard is a Progress callback that records the last report and fails the test if
+// BytesSent ever exceeds TotalBytes.
+type progressGuard struct {
+	t    *testing.T
+	mu   sync.Mutex
+	last helpers.Progress
+}
+
+func (g *progressGuard) update(p helpers.Progress) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p.BytesSent > p.TotalBytes || p.BytesSent < 0 {
+		g.t.Errorf("BytesSent %d outside 0..TotalBytes %d", p.BytesSent, p.TotalBytes)
+	}
+	g.last = p
+}
+
+// fileCount counts the Files the server holds.
+func fileCount(t *testing.T, c *helpers.Client) int {
+	t.Helper()
+	page, err := c.ListFiles(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(page.Data)
+}
+
+// TestStalledPartIsRetried freezes the first part request: once with a part far larger than the
+// kernel's socket buffers, whose body stops moving, and once with a small part, all of it
+// buffered, that is never answered. The attempt is abandoned after StallTimeout and retried:
+// the upload completes byte-exact, with one retry and one File, in far less than the default.
+func TestStalledPartIsRetried(t *testing.T) {
+	for name, partSize := range map[string]int64{"body frozen": 16 << 20, "never answered": testPartSize} {
+		t.Run(name, func(t *testing.T) {
+			srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 1)})
+			c := newClient(t, srv.URL)
+			data := pattern(int(2 * partSize))
+			g := &progressGuard{t: t}
+			up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{
+				Purpose: "batch", PartSize: partSize, StallTimeout: 200 * time.Millisecond, Progress: g.update,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkUploaded(t, c, srv, up, data)
+			if g.last.Retries != 1 {
+				t.Errorf("%d retries, want the stalled attempt retried once", g.last.Retries)
+			}
+			if n := srv.Stats().Faults[conformance.FaultStall]; n != 1 {
+				t.Errorf("%d stalls injected, want 1", n)
+			}
+			if n := fileCount(t, c); n != 1 {
+				t.Errorf("%d Files, want 1", n)
+			}
+		})
+	}
+}
+
+// smallBuffers is a client transport and a server listener whose sockets buffer 16 KiB each
+// way, so that a slow transfer shows as slow Reads of the body instead of disappearing into
+// megabytes of kernel buffers.
+func smallBuffersServer(t *testing.T, opts conformance.ServerOptions) (*refServer, *http.Client) {
+	s, err := conformance.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(s)
+	ts.Listener = smallBufferListener{ts.Listener}
+	ts.Start()
+	t.Cleanup(func() { ts.Close(); _ = s.Close() })
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(16 << 10)
+		}
+		return conn, err
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &refServer{Server: s, URL: ts.URL + "/v1"}, &http.Client{Transport: tr}
+}
+
+type smallBufferListener struct{ net.Listener }
+
+func (l smallBufferListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(16 << 10)
+	}
+	return c, err
+}
+
+// TestSlowPartIsNotCut: a server reading every part at 256 KiB/s takes three times the stall
+// timeout per part, but the bytes keep moving: nothing is cut, nothing retried. The user's
+// HTTPClient.Timeout, shorter still, does not cut it either: it bounds requests without a
+// streamed body, per attempt.
+func TestSlowPartIsNotCut(t *testing.T) {
+	opts := conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, SlowRate: 256 << 10, Kinds: []conformance.FaultKind{conformance.FaultSlowRequest}}}
+	srv, hc := smallBuffersServer(t, opts)
+	hc.Timeout = 300 * time.Millisecond
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.HTTPClient = hc })
+	data := pattern(384 << 10)
+	g := &progressGuard{t: t}
+	up, err := c.UploadReaderAt(hangGuard(t), bytes.NewReader(data), int64(len(data)), helpers.UploadOptions{
+		Purpose: "batch", Filename: "train.jsonl", PartSize: int64(len(data)), StallTimeout: 500 * time.Millisecond, Progress: g.update,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUploaded(t, c, srv, up, data)
+	if g.last.Retries != 0 {
+		t.Errorf("%d retries: a slow part that kept moving was cut", g.last.Retries)
+	}
+}
+
+// TestTimeoutCutsAStalledRequest: every request without a streamed body is bounded per attempt
+// by ClientOptions.Timeout, and retried: each operation's first request is frozen, and each
+// call still succeeds, long before the default 10 minutes. (A frozen download, whose headers
+// did arrive, is TestDownloadStall's.)
+func TestTimeoutCutsAStalledRequest(t *testing.T) {
+	for _, op := range []string{"createUpload", "completeUpload", "cancelUpload", "listFiles", "retrieveFile", "deleteFile"} {
+		t.Run(op, func(t *testing.T) {
+			srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 1, op)})
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+				o.Timeout = 200 * time.Millisecond
+				o.InitialRetryDelay = time.Millisecond
+			})
+			ctx := hangGuard(t)
+			up, err := c.CreateUpload(ctx, generated.CreateUploadRequest{Bytes: 3, Filename: "a.txt", MimeType: "text/plain", Purpose: "batch"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			part, err := c.AddUploadPart(ctx, up.ID, strings.NewReader("abc"), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done, err := c.CompleteUpload(ctx, up.ID, []string{part.ID}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := c.CreateUpload(ctx, generated.CreateUploadRequest{Bytes: 1, Filename: "b.txt", MimeType: "text/plain", Purpose: "batch"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CancelUpload(ctx, other.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.ListFiles(ctx, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.RetrieveFile(ctx, done.File.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := download(t, c, done.File.ID); string(got) != "abc" {
+				t.Fatalf("downloaded %q", got)
+			}
+			if _, err := c.DeleteFile(ctx, done.File.ID); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.Stats().Faults[conformance.FaultStall]; n != 1 {
+				t.Errorf("%d stalls, want 1", n)
+			}
+			if n := srv.Stats().Operations[op]; n < 2 {
+				t.Errorf("%s was sent %d times, want the stalled attempt and a retry", op, n)
+			}
+		})
+	}
+}
+
+// TestTimeoutCoversTheAnswersBody: an answer whose headers arrive at once but whose body
+// trickles in at 10 bytes a second is cut by ClientOptions.Timeout, and the retry succeeds.
+func TestTimeoutCoversTheAnswersBody(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, SlowRate: 10,
+		Kinds: []conformance.FaultKind{conformance.FaultSlowResponse}, Operations: []string{"listFiles"}}})
+	var debug syncBuffer
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+		o.Timeout = 200 * time.Millisecond
+		o.InitialRetryDelay = time.Millisecond
+		o.Debug = &debug
+	})
+	if _, err := c.ListFiles(hangGuard(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Stats().Operations["listFiles"]; n != 2 {
+		t.Errorf("listFiles sent %d times, want 2", n)
+	}
+	if !strings.Contains(debug.String(), helpers.ErrTimeout.Error()) {
+		t.Errorf("the debug output does not show the timeout:\n%s", debug.String())
+	}
+}
+
+// TestDownloadStall: a download whose bytes stop fails with ErrStalled after the stall timeout,
+// instead of hanging; one whose bytes trickle on for longer than ClientOptions.Timeout is not
+// cut; and time the caller spends between Reads is never taken for a stall.
+func TestDownloadStall(t *testing.T) {
+	content := pattern(1 << 20)
+	setup := func(t *testing.T, f conformance.Faults, mod func(*helpers.ClientOptions)) (*helpers.Client, string) {
+		srv := startServer(t, conformance.ServerOptions{Faults: f})
+		c := newClient(t, srv.URL, mod)
+		file, err := c.CreateFile(context.Background(), bytes.NewReader(content), int64(len(content)), "a.jsonl", "batch", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, file.ID
+	}
+	t.Run("frozen", func(t *testing.T) {
+		c, id := setup(t, faults(conformance.FaultStall, 1, "downloadFile"), func(o *helpers.ClientOptions) { o.StallTimeout = 200 * time.Millisecond })
+		body, err := c.DownloadFile(hangGuard(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer body.Close()
+		n, err := io.Copy(io.Discard, body)
+		if !errors.Is(err, helpers.ErrStalled) {
+			t.Fatalf("read %d bytes, err = %v, want ErrStalled", n, err)
+		}
+		if n > 16<<10 {
+			t.Errorf("read %d bytes of a download frozen after 16 KiB", n)
+		}
+	})
+	t.Run("slow but moving", func(t *testing.T) {
+		f := conformance.Faults{Rate: 1, SlowRate: 2 << 20, Kinds: []conformance.FaultKind{conformance.FaultSlowResponse}, Operations: []string{"downloadFile"}}
+		c, id := setup(t, f, func(o *helpers.ClientOptions) { o.Timeout = 100 * time.Millisecond; o.StallTimeout = time.Second })
+		if got := download(t, c, id); !bytes.Equal(got, content) {
+			t.Fatalf("downloaded %d bytes, want the %d, byte-exact", len(got), len(content))
+		}
+	})
+	t.Run("a slow caller", func(t *testing.T) {
+		c, id := setup(t, conformance.Faults{}, func(o *helpers.ClientOptions) { o.StallTimeout = 50 * time.Millisecond })
+		body, err := c.DownloadFile(hangGuard(t), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer body.Close()
+		var got bytes.Buffer
+		buf := make([]byte, 256<<10)
+		for {
+			n, err := body.Read(buf)
+			got.Write(buf[:n])
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("after %d bytes: %v", got.Len(), err)
+			}
+			time.Sleep(100 * time.Millisecond) // the caller is busy: twice the stall timeout between Reads
+		}
+		if !bytes.Equal(got.Bytes(), content) {
+			t.Errorf("downloaded %d bytes, want %d byte-exact", got.Len(), len(content))
+		}
+	})
+}
+
+// TestUserHTTPClientTimeout: the Timeout of the caller's HTTPClient becomes the per-attempt
+// deadline: a frozen create is cut by it and retried, instead of failing the whole call.
+func TestUserHTTPClientTimeout(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 1, "createUpload")})
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+		o.HTTPClient = &http.Client{Transport: tr, Timeout: 200 * time.Millisecond}
+		o.InitialRetryDelay = time.Millisecond
+	})
+	data := pattern(3 * testPartSize)
+	up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUploaded(t, c, srv, up, data)
+	if n := srv.Stats().Operations["createUpload"]; n != 2 {
+		t.Errorf("createUpload sent %d times, want 2", n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of debug output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStallTimeoutGuardsThePublicStreams: AddUploadPart and CreateFile, called directly, are
+// guarded by ClientOptions.StallTimeout: a frozen request fails with ErrStalled instead of
+// hanging, and, since all of it was sent, says that it may have taken effect (ErrReplyLost).
+func TestStallTimeoutGuardsThePublicStreams(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 0, "addUploadPart", "createFile")})
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.StallTimeout = 200 * time.Millisecond })
+	ctx := hangGuard(t)
+	up, err := c.CreateUpload(ctx, createReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AddUploadPart(ctx, up.ID, bytes.NewReader(pattern(10)), 10)
+	if !errors.Is(err, helpers.ErrStalled) || !errors.Is(err, helpers.ErrReplyLost) {
+		t.Errorf("AddUploadPart: err = %v, want ErrStalled and ErrReplyLost", err)
+	}
+	_, err = c.CreateFile(ctx, bytes.NewReader(pattern(10)), 10, "a.jsonl", "batch", nil)
+	if !errors.Is(err, helpers.ErrStalled) || !errors.Is(err, helpers.ErrReplyLost) {
+		t.Errorf("CreateFile: err = %v, want ErrStalled and ErrReplyLost", err)
+	}
+}
