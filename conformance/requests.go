@@ -158,8 +158,6 @@ func fileExpiry(created int64, purpose string, after *generated.FileExpirationAf
 	return &at
 }
 
-// errHijacked ends a handler whose connection was taken over (an injected fault).
-var errHijacked = errors.New("connection hijacked")
 
 // readForm streams a multipart/form-data request's fields, in order, to handle; the first error
 // ends it. A body that is not such a form, or breaks off, is a 400 naming param.
