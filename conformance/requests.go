@@ -158,7 +158,6 @@ func fileExpiry(created int64, purpose string, after *generated.FileExpirationAf
 	return &at
 }
 
-
 // readForm streams a multipart/form-data request's fields, in order, to handle; the first error
 // ends it. A body that is not such a form, or breaks off, is a 400 naming param.
 func readForm(r *http.Request, param string, handle func(*multipart.Part) error) error {
