@@ -76,11 +76,13 @@ type UploadOptions struct {
 	// StallTimeout is how long a part's attempt may go with no byte of the part taken by the
 	// connection and no answer arriving: it is then abandoned (ErrStalled) and retried like a
 	// connection error. A slow part that keeps moving is never cut off, however long it takes.
-	// The watchdog sees bytes as the connection accepts them: up to the kernel's send buffer (a
-	// few MB) may still be on the way when the last byte is accepted, so a link slower than that
-	// buffer per StallTimeout (4 MiB per 60 s is about 70 KB/s) can be taken for a stall at the
-	// end of a part; the retry then starts over. 0 means ClientOptions.StallTimeout
-	// (DefaultStallTimeout, 60 s, unless set); a negative value is refused.
+	// The watchdog sees the part's bytes as the connection accepts them and, once the whole part
+	// sits in the socket's send buffer (up to a few MB), as the peer acknowledges them (on Linux,
+	// over HTTP/1: the socket's unacknowledged bytes, read four times per StallTimeout); where
+	// that cannot be read, a link slower than the send buffer per StallTimeout (4 MiB per 60 s,
+	// about 70 KB/s) can be taken for a stall at the end of a part, which is then sent again.
+	// 0 means ClientOptions.StallTimeout (DefaultStallTimeout, 60 s, unless set); a negative
+	// value is refused.
 	StallTimeout time.Duration
 	// Checkpoint, when set, is a file where UploadFile records the Upload and each finished part,
 	// so that a later call with the same Checkpoint on the unchanged file sends only the parts

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -200,11 +201,15 @@ func (t *transport) attempt(req *http.Request, body io.ReadCloser, op opInfo, co
 	parent := req.Context()
 	actx, cancel := context.WithCancelCause(parent)
 	var wrote atomic.Bool
-	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
-		if i.Err == nil {
-			wrote.Store(true)
-		}
-	}}
+	var conn atomic.Pointer[net.Conn]
+	trace := &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { conn.Store(&i.Conn) },
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	}
 	out := req.Clone(httptrace.WithClientTrace(actx, trace))
 	for k, v := range t.headers {
 		out.Header[k] = append([]string(nil), v...)
@@ -220,6 +225,12 @@ func (t *transport) attempt(req *http.Request, body io.ReadCloser, op opInfo, co
 	var deadline *time.Timer
 	if op.streamUp {
 		wd = startWatchdog(stall, func() { cancel(stalledError(stall)) })
+		wd.watchSocket(func() (int, bool) {
+			if c := conn.Load(); c != nil {
+				return unackedBytes(*c)
+			}
+			return 0, false
+		})
 		if out.Body != nil && out.Body != http.NoBody {
 			guard = &guardedBody{rc: out.Body, touch: wd.touch}
 			out.Body = guard

@@ -14,6 +14,12 @@ import (
 // hot path (every Read of a part body) costs no timer reset; the timer re-arms itself for the
 // time left when it wakes up early. While paused (a download between the caller's Reads) idle
 // time does not count: only the network is watched, never the caller.
+//
+// With a probe (the bytes a request's socket holds unacknowledged, see watchSocket), the timer
+// also wakes every d/probeSamples and counts a fall of that number as progress: once a body
+// has been handed whole to the socket, its Reads stop, but on a slow link the socket's send
+// buffer (megabytes) still drains for a long while, and a transfer that keeps moving must not
+// be taken for a stall.
 type watchdog struct {
 	d      time.Duration
 	fire   func()
@@ -24,11 +30,16 @@ type watchdog struct {
 	mu      sync.Mutex
 	timer   *time.Timer
 	stopped bool
+	probe   func() (int, bool)
+	queued  int // the probe's last reading; -1 before the first
 }
+
+// probeSamples is how many times per stall timeout a probe is read.
+const probeSamples = 4
 
 // startWatchdog arms a watchdog that calls fire, once, after d without progress.
 func startWatchdog(d time.Duration, fire func()) *watchdog {
-	w := &watchdog{d: d, fire: fire, base: time.Now()}
+	w := &watchdog{d: d, fire: fire, base: time.Now(), queued: -1}
 	w.mu.Lock()
 	w.timer = time.AfterFunc(d, w.check)
 	w.mu.Unlock()
@@ -42,11 +53,30 @@ func (w *watchdog) touch() { w.last.Store(int64(time.Since(w.base))) }
 func (w *watchdog) pause()  { w.touch(); w.paused.Store(true) }
 func (w *watchdog) resume() { w.touch(); w.paused.Store(false) }
 
+// watchSocket makes the watchdog read probe, the bytes a socket holds unacknowledged, every
+// d/probeSamples, and take a fall of that number for progress.
+func (w *watchdog) watchSocket(probe func() (int, bool)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.probe = probe
+	if !w.stopped {
+		w.timer.Reset(w.d / probeSamples)
+	}
+}
+
 func (w *watchdog) check() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.stopped {
 		return
+	}
+	if w.probe != nil {
+		if q, ok := w.probe(); ok {
+			if q < w.queued {
+				w.touch() // the peer acknowledged bytes since the last reading
+			}
+			w.queued = q
+		}
 	}
 	idle := time.Since(w.base) - time.Duration(w.last.Load())
 	if w.paused.Load() {
@@ -57,7 +87,11 @@ func (w *watchdog) check() {
 		w.fire()
 		return
 	}
-	w.timer.Reset(w.d - idle)
+	next := w.d - idle
+	if w.probe != nil {
+		next = min(next, w.d/probeSamples)
+	}
+	w.timer.Reset(next)
 }
 
 // stop disarms the watchdog; it never fires afterwards.
