@@ -81,4 +81,3 @@ func TestSlowLinkDrainingTheSocketIsNotCut(t *testing.T) {
 		t.Errorf("%d retries: a part whose bytes kept draining from the socket was cut (send buffer %d bytes, part %d, %d bytes/s)", g.last.Retries, sndbuf, size, rate)
 	}
 }
-
