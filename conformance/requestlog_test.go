@@ -1,0 +1,63 @@
+package conformance_test
+
+import (
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/openai-uploads/uploads/conformance"
+)
+
+// TestRequestLogNeverHoldsTheKey: a client that puts its key in the URL (a base URL built from
+// the wrong variable, a key pasted as an id) does not find it in the request log: not in the
+// query (never logged), not in the path, plain or percent-encoded, whether the server requires
+// that key or accepts any. The rest of the path stays readable.
+func TestRequestLogNeverHoldsTheKey(t *testing.T) {
+	const key = "sk-log-secret-4711"
+	for _, required := range []string{key, ""} {
+		var mu sync.Mutex
+		var logged []conformance.RequestRecord
+		srv, err := conformance.NewServer(conformance.ServerOptions{APIKey: required, SweepInterval: -1, RequestLog: func(r conformance.RequestRecord) {
+			mu.Lock()
+			logged = append(logged, r)
+			mu.Unlock()
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		for _, target := range []string{
+			"/v1/files?api_key=" + key,
+			"/v1/" + key + "/files",
+			"/v1/files/" + key,
+			"/v1/files/" + key + "/content",
+			"/" + key,
+			"/v1/files/%73k-log-secret-4711",     // the key with its first letter percent-encoded
+			"/v1/files/sk%2Dlog%2Dsecret%2D4711", // and with its dashes
+			"/v1/uploads/x" + key + "y/cancel",
+		} {
+			req := httptest.NewRequest("GET", target, nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			srv.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		mu.Lock()
+		if len(logged) != 8 {
+			t.Fatalf("%d records, want 8", len(logged))
+		}
+		for _, r := range logged {
+			decoded, err := url.PathUnescape(r.Path)
+			if err != nil {
+				t.Errorf("logged path %q is not an escaped path: %v", r.Path, err)
+			}
+			if strings.Contains(r.Path, key) || strings.Contains(decoded, key) {
+				t.Errorf("required key %q: the request log holds the key: %+v", required, r)
+			}
+		}
+		if got := logged[1].Path; !strings.HasPrefix(got, "/v1/") || !strings.HasSuffix(got, "/files") {
+			t.Errorf("the redacted path %q no longer shows the rest of the path", got)
+		}
+		mu.Unlock()
+	}
+}
