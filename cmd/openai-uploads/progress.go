@@ -40,9 +40,9 @@ func (a *app) newProgressView(quiet bool, label string) progressView {
 	case quiet:
 		return quietView{}
 	case a.console.terminal():
-		return &liveView{con: a.console, t: transfer{label: label}, now: time.Now}
+		return &liveView{con: a.console, t: transfer{label: printable(label, "")}, now: time.Now}
 	default:
-		return &plainView{con: a.console, t: transfer{label: label}, now: time.Now}
+		return &plainView{con: a.console, t: transfer{label: printable(label, "")}, now: time.Now}
 	}
 }
 
