@@ -157,13 +157,9 @@ func (a *app) command() *cli.Command {
 		ErrWriter: a.stderr,
 		Flags:     globalFlags(),
 		// Errors are printed and mapped to exit codes by run, never by os.Exit in the library.
-		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
-		EnableShellCompletion: true,
-		ConfigureShellCompletionCommand: func(c *cli.Command) {
-			c.Hidden = false
-			c.Usage = "print a shell completion script: completion bash|zsh|fish|pwsh"
-			setConventions(c, &a.late)
-		},
+		ExitErrHandler:                  func(context.Context, *cli.Command, error) {},
+		EnableShellCompletion:           true,
+		ConfigureShellCompletionCommand: func(c *cli.Command) { configureCompletion(c, &a.late) },
 		Commands: []*cli.Command{
 			a.uploadCommand(),
 			a.uploadsCommand(),
