@@ -177,17 +177,23 @@ func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 		defer os.Remove(tmp.Name()) // a no-op after the rename
 		defer tmp.Close()
 	}
+	left := "what reached stdout is not the whole File"
+	if tmp != nil {
+		left = "--output " + out + " was left as it was"
+	}
 	body, err := c.DownloadFile(ctx, id)
 	if err != nil {
-		return err
+		return stopped{while: "while downloading: " + left, err: err}
 	}
 	defer body.Close()
 	if tmp == nil {
-		_, err = io.Copy(a.stdout, body)
-		return err
+		if _, err = io.Copy(a.stdout, body); err != nil {
+			return stopped{while: "while downloading: " + left, err: err}
+		}
+		return nil
 	}
 	if _, err := io.Copy(tmp, body); err != nil {
-		return fmt.Errorf("downloading: %w", err)
+		return stopped{while: "while downloading: " + left, err: fmt.Errorf("downloading: %w", err)}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", tmp.Name(), err)

@@ -188,6 +188,7 @@ func (v *liveView) finish(err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.now()
+	v.t.outcome(err)
 	settle(&v.t, err, now)
 	v.con.finish([]string{v.t.finalLine(v.con.columns()-1, now)})
 	v.gate.release(v.con, err)
@@ -234,6 +235,7 @@ func (v *plainView) finish(err error) {
 		return
 	}
 	now := v.now()
+	v.t.outcome(err)
 	settle(&v.t, err, now)
 	v.con.println(v.t.plain(now))
 	v.gate.release(v.con, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -104,7 +105,13 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	quiet := cmd.Bool("quiet")
 	view := a.newProgressView(quiet, label)
-	opts.Progress = view.update
+	var phase helpers.Phase // the last phase under way (the helpers never call Progress concurrently)
+	opts.Progress = func(p helpers.Progress) {
+		if !final(p.Phase) {
+			phase = p.Phase
+		}
+		view.update(p)
+	}
 	opts.Notify = view.notice
 	var up *generated.Upload
 	if path == "-" {
@@ -114,6 +121,10 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	view.finish(err)
 	if err != nil {
+		if upErr := (*helpers.UploadError)(nil); phase == helpers.PhaseCreating && !errors.As(err, &upErr) {
+			// No Upload id came back: the server may have created one as the client gave up.
+			err = stopped{while: "while the Upload was being created; if the server created it, it stays pending, without parts, until it expires", err: err}
+		}
 		return failure(err, fields)
 	}
 	if !wantWait || up.File == nil {

@@ -76,6 +76,9 @@ func (a *app) waitFor(ctx context.Context, c *helpers.Client, id string, opts he
 	if errors.As(err, &pe) {
 		return pe.File, err
 	}
+	if err != nil {
+		err = stopped{while: "while waiting for " + printable(id, "") + " to be processed", err: err}
+	}
 	return file, failure(err)
 }
 
