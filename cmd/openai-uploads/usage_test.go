@@ -187,6 +187,7 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 		{args: []string{"serve", "--sweep-interval", "-1s"}},
 		{args: []string{"serve", "--upload-ttl", "500ms"}},
 		{args: []string{"serve", "--storage", "memory", "--fsync"}},
+		{args: []string{"serve", "--addr", "localhost"}},
 		{args: []string{"demo", good, good}},
 		{args: []string{"demo", "--part-size", "huge"}},
 		{args: []string{"demo", "--part-size", "65MiB"}},
