@@ -61,3 +61,27 @@ func TestRequestLogNeverHoldsTheKey(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestRequestLogSaysWhenTheClientBrokeTheBody: a part whose client goes away mid-body is logged
+// as cut off, saying so, not as a plain 400 that nobody received (which reads like a client
+// sending bad requests).
+func TestRequestLogSaysWhenTheClientBrokeTheBody(t *testing.T) {
+	logged := make(chan conformance.RequestRecord, 10)
+	srv := start(t, conformance.ServerOptions{RequestLog: func(r conformance.RequestRecord) { logged <- r }})
+	c := validatingClient(t, srv.URL)
+	up := createUpload(t, c, 1<<20)
+	<-logged // createUpload's
+	conn := slowPart(t, srv.Addr, up.ID, 1<<20)
+	if _, err := conn.Write(pattern(64 << 10)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the server read the first bytes", func() bool { return srv.Stats().Operations["addUploadPart"] == 1 })
+	_ = conn.Close()
+	r := <-logged
+	if !strings.Contains(r.Cut, "client") || r.BytesIn == 0 {
+		t.Errorf("logged %+v; want the part cut off, saying the client broke the body", r)
+	}
+	if srv.UploadParts(up.ID) != 0 || srv.Stats().StoredBytes != 0 {
+		t.Errorf("a broken part was kept")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,7 +27,8 @@ type RequestRecord struct {
 	BytesIn, BytesOut int64
 	// Duration runs from the request's arrival to the handler's end.
 	Duration time.Duration
-	// Cut says why the transfer was cut off ("" when it was not): a stalled body or response.
+	// Cut says why the transfer was cut off ("" when it was not): a stalled body or response, or
+	// a request body the client (or the server's stop) broke off, whose answer reached nobody.
 	Cut string
 }
 
@@ -217,6 +219,14 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 			b.cut = "request body " + b.pace.reason()
 		}
 		err = &stallError{reason: b.pace.reason(), err: err}
+	case err != nil && b.cut == "":
+		// The answer to it (a 400) reaches nobody: the log says why instead of leaving a 400
+		// that reads like a bad request.
+		if errors.Is(err, net.ErrClosed) {
+			b.cut = "request body broken off: the server closed the connection (stopping)"
+		} else {
+			b.cut = "request body broken off by the client (" + err.Error() + ")"
+		}
 	}
 	return n, err
 }
