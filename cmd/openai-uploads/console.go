@@ -91,6 +91,16 @@ func (c *console) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// clearEcho erases the line the cursor is on when no block is shown, on a terminal: where the
+// terminal echoed ^C, which would otherwise start the next line ("^Copenai-uploads: …").
+func (c *console) clearEcho() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil && c.terminal() {
+		_, _ = io.WriteString(c.out, "\r\x1b[K")
+	}
+}
+
 // println writes one line (or several, at the line breaks s holds). Any other control
 // character in s is shown escaped (see printable): s may quote a file name or a server.
 func (c *console) println(s string) {

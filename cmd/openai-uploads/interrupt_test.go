@@ -162,3 +162,41 @@ func TestInterruptedWaitAndDownloadSayWhatTheyWereDoing(t *testing.T) {
 		t.Errorf("--output now holds %q", got)
 	}
 }
+
+// TestCtrlCWhileTheDemoWritesItsSample: Ctrl-C while the demo writes its sample file stops it
+// there (it went on writing the whole file, started the server and created an Upload first), and
+// the terminal's ^C echo does not garble the last line.
+func TestCtrlCWhileTheDemoWritesItsSample(t *testing.T) {
+	tmp := t.TempDir()
+	r := startInTerminalEnv(t, 80, "sample", []string{"TMPDIR=" + tmp}, "demo", "--size", "1GiB")
+	for !r.sawInRaw("writing a") {
+		select {
+		case <-r.read:
+			t.Fatalf("the demo ended before writing:\n%s", r.raw.String())
+		default:
+			sleepBriefly()
+		}
+	}
+	if _, err := r.ptmx.Write([]byte{3}); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(t); code != 130 {
+		t.Fatalf("exit %d, want 130\n%q", code, r.raw.String())
+	}
+	if r.sawInRaw("reference server at") {
+		t.Errorf("the demo went on after Ctrl-C:\n%s", r.raw.String())
+	}
+	screen := r.vt.lines()
+	last := screen[len(screen)-1]
+	if last != "openai-uploads: interrupted by SIGINT (Ctrl-C) while writing the sample file; nothing was uploaded" {
+		t.Errorf("last line %q", last)
+	}
+	for _, l := range screen {
+		if strings.Contains(l, "^C") {
+			t.Errorf("the ^C echo is left on the screen: %q", screen)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the demo left %d entries in its temporary directory", len(left))
+	}
+}

@@ -157,6 +157,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 		if errors.Is(err, context.Canceled) { // what the signal stopped, not a failure of its own
 			msg = interruptedLine(sig, err)
 		}
+		a.console.clearEcho()
 		a.console.println("openai-uploads: " + msg)
 		return exitCodeOf(sig.sig)
 	}

@@ -39,9 +39,15 @@ type terminalRun struct {
 
 func startInTerminal(t *testing.T, cols int, label string, args ...string) *terminalRun {
 	t.Helper()
+	return startInTerminalEnv(t, cols, label, nil, args...)
+}
+
+// startInTerminalEnv is startInTerminal with more environment variables.
+func startInTerminalEnv(t *testing.T, cols int, label string, env []string, args ...string) *terminalRun {
+	t.Helper()
 	r := &terminalRun{cmd: exec.Command(binary, args...), vt: newVT(cols), label: label, read: make(chan struct{})}
 	r.cmd.Stdout = &r.stdout
-	r.cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	r.cmd.Env = append(append(os.Environ(), "TERM=xterm-256color"), env...)
 	ptmx, err := pty.StartWithSize(r.cmd, &pty.Winsize{Cols: uint16(cols), Rows: 24})
 	if err != nil {
 		t.Fatal(err)

@@ -15,8 +15,9 @@ import (
 	"github.com/openai-uploads/uploads/conformance"
 )
 
-// consoleOwn matches the escape sequences the console itself writes: cursor up and erase.
-var consoleOwn = regexp.MustCompile(`\r(\x1b\[\d+A)?\x1b\[J`)
+// consoleOwn matches the escape sequences the console itself writes: cursor up, erase the
+// screen below, erase the line (the ^C echo).
+var consoleOwn = regexp.MustCompile(`\r(\x1b\[\d+A)?\x1b\[[JK]`)
 
 // foreignControls returns the control characters in out other than the console's own sequences,
 // line ends and tabs: what a file name or a server could use to move the cursor, clear the
