@@ -1,0 +1,64 @@
+package main
+
+import (
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/openai-uploads/uploads/conformance"
+)
+
+// urls matches a URL in a message (the base URL is the user's, not Go).
+var urls = regexp.MustCompile(`https?://[^\s"]+`)
+
+// ids matches the API's ids and request ids, which are random and may read like camelCase.
+var ids = regexp.MustCompile(`\b(file|upload|part|req)[-_][A-Za-z0-9]+`)
+
+// TestFailuresSpeakCLI: the line of a failed request says what the command was doing in words
+// ("retrieving the File: 404 Not Found …") rather than the API's operationId and Go's rendering
+// of the request ("retrieveFile: …", `createUpload: Post "http://…": …`), for every operation and
+// for a server that cannot be reached.
+func TestFailuresSpeakCLI(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	part := tempFile(t, "part.bin", sample(1000))
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nowhere := "http://" + closed.Addr().String() + "/v1"
+	closed.Close()
+	for _, tc := range []struct {
+		base string
+		args []string
+		says string
+	}{
+		{srv.URL, []string{"files", "retrieve", "file-nope"}, "retrieving the File: 404"},
+		{srv.URL, []string{"files", "delete", "file-nope"}, "deleting the File: 404"},
+		{srv.URL, []string{"files", "content", "file-nope"}, "downloading the File: 404"},
+		{srv.URL, []string{"files", "list", "--after", "file-nope"}, "listing files: 400"},
+		{srv.URL, []string{"files", "create", "--file", part, "--purpose", "batch", "--expires-after", "seconds=3600"}, ""},
+		{srv.URL, []string{"uploads", "cancel", "upload_nope"}, "cancelling the Upload: 404"},
+		{srv.URL, []string{"uploads", "complete", "upload_nope", "--part-id", "part_x"}, "completing the Upload: 404"},
+		{srv.URL, []string{"uploads:parts", "create", "upload_nope", "--data", part}, "sending the part: 404"},
+		{srv.URL, []string{"uploads", "create", "--bytes", "0", "--filename", "a", "--mime-type", "text/plain", "--purpose", "batch", "--expires-after", "seconds=3600"}, ""},
+		{nowhere, []string{"uploads", "create", "--bytes", "10", "--filename", "a", "--mime-type", "text/plain", "--purpose", "batch"}, "creating the Upload: POST " + nowhere + "/uploads: "},
+		{nowhere, []string{"files", "list"}, "listing files: GET " + nowhere + "/files: "},
+	} {
+		r := runCLI(t, "", append([]string{"--api-key", cliKey, "--base-url", tc.base}, tc.args...)...)
+		if tc.says == "" { // succeeded: nothing to read
+			if r.code != exitOK {
+				t.Errorf("%v: exit %d: %s", tc.args, r.code, r.stderr)
+			}
+			continue
+		}
+		line := strings.TrimSpace(r.stderr)
+		if r.code != exitFail || !strings.Contains(line, tc.says) {
+			t.Errorf("%v: exit %d, %q; want 1, saying %q", tc.args, r.code, line, tc.says)
+		}
+		masked := paths.ReplaceAllString(ids.ReplaceAllString(urls.ReplaceAllString(line, "URL"), "ID"), "/PATH")
+		if found := speaksGo(masked); len(found) > 0 || clientSpeak.MatchString(strings.ReplaceAll(line, nowhere, "BASE")) {
+			t.Errorf("%v: %q speaks Go: %v", tc.args, line, found)
+		}
+	}
+}
