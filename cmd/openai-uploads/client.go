@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -14,6 +15,13 @@ import (
 func (a *app) client(cmd *cli.Command) (*helpers.Client, error) {
 	if strings.TrimSpace(cmd.String(flagAPIKey)) == "" {
 		return nil, usagef("no API key: pass --%s or set %s", flagAPIKey, helpers.EnvAPIKey)
+	}
+	// A query or fragment would be lost when the paths are joined: the requests would go to the
+	// host's root (http://host/files), not under the base path. Said without the query, which
+	// may hold a secret.
+	if u, err := url.Parse(cmd.String(flagBaseURL)); err == nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
+		return nil, usagef("--%s (or %s): %s has a query or fragment (?… or #…); give the API's base URL alone, for example %s",
+			flagBaseURL, helpers.EnvBaseURL, (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).Redacted(), helpers.DefaultBaseURL)
 	}
 	opts := helpers.ClientOptions{
 		APIKey:       cmd.String(flagAPIKey),

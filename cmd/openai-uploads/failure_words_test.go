@@ -9,9 +9,6 @@ import (
 	"github.com/openai-uploads/uploads/conformance"
 )
 
-// urls matches a URL in a message (the base URL is the user's, not Go).
-var urls = regexp.MustCompile(`https?://[^\s"]+`)
-
 // ids matches the API's ids and request ids, which are random and may read like camelCase.
 var ids = regexp.MustCompile(`\b(file|upload|part|req)[-_][A-Za-z0-9]+`)
 
@@ -60,5 +57,23 @@ func TestFailuresSpeakCLI(t *testing.T) {
 		if found := speaksGo(masked); len(found) > 0 || clientSpeak.MatchString(strings.ReplaceAll(line, nowhere, "BASE")) {
 			t.Errorf("%v: %q speaks Go: %v", tc.args, line, found)
 		}
+	}
+}
+
+// TestBaseURLWithAQueryIsRefused: a base URL with a query or fragment is a usage error before any
+// request (the generated client joined paths onto it so that the requests went to the host's
+// root, /files, and failed as 404s there), and the message does not repeat the query, which may
+// hold a key.
+func TestBaseURLWithAQueryIsRefused(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	before := srv.Stats().Requests
+	for _, base := range []string{srv.URL + "?key=sk-in-the-url", srv.URL + "#sk-in-the-url", srv.URL + "?"} {
+		r := runCLI(t, "", "--api-key", cliKey, "--base-url", base, "files", "list")
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--base-url") || strings.Contains(r.stderr, "sk-in-the-url") {
+			t.Errorf("%s: exit %d, %q; want a usage error naming --base-url, without the query", base, r.code, r.stderr)
+		}
+	}
+	if n := srv.Stats().Requests - before; n != 0 {
+		t.Errorf("%d requests sent", n)
 	}
 }

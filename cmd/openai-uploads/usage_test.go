@@ -37,9 +37,12 @@ var notGo = map[string]bool{"KiB": true, "MiB": true, "GiB": true, "TiB": true, 
 // paths are the file paths in a message (the tests' temporary directories are named after them).
 var paths = regexp.MustCompile(`/[^\s:,)"]+`)
 
-// speaksGo returns the Go it finds in msg, file paths aside.
+// urls matches a URL in a message (a base URL is the user's input, not Go).
+var urls = regexp.MustCompile(`https?://[^\s"]+`)
+
+// speaksGo returns the Go it finds in msg, URLs and file paths aside.
 func speaksGo(msg string) []string {
-	msg = paths.ReplaceAllString(msg, "/FILE")
+	msg = paths.ReplaceAllString(urls.ReplaceAllString(msg, "URL"), "/FILE")
 	var found []string
 	for _, re := range goSpeak {
 		for _, m := range re.FindAllString(msg, -1) {
@@ -151,6 +154,7 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", filepath.Join(good, "cp.json")}},
 		{args: []string{"upload", good, "--purpose", "batch"}, noKey: true},
 		{args: []string{"upload", good, "--purpose", "batch", "--base-url", "ftp://example.com"}},
+		{args: []string{"files", "list", "--base-url", "http://127.0.0.1:9/v1?key=sk-in-the-url"}},
 		{args: []string{"upload", good, "--purpose", "batch", "--format", "yaml"}},
 		// OpenAI's commands.
 		{args: []string{"uploads", "create", "--filename", "a", "--mime-type", "text/plain", "--purpose", "batch"}},
