@@ -2,11 +2,15 @@ package main
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/openai-uploads/uploads/conformance"
+	"github.com/openai-uploads/uploads/generated"
 )
 
 // ids matches the API's ids and request ids, which are random and may read like camelCase.
@@ -75,5 +79,35 @@ func TestBaseURLWithAQueryIsRefused(t *testing.T) {
 	}
 	if n := srv.Stats().Requests - before; n != 0 {
 		t.Errorf("%d requests sent", n)
+	}
+}
+
+// TestContentOutputLikeOtherTools: files content --output makes a file as other tools do, with
+// the permissions the umask gives (it was 0600, unreadable to the group and to others whatever
+// the umask), and --output - means stdout (it made a file named "-").
+func TestContentOutputLikeOtherTools(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	data := tempFile(t, "a.jsonl", []byte(`{"a":1}`+"\n"))
+	r := apiCLI(t, srv, "", "files", "create", "--file", data, "--purpose", "batch")
+	id := decode[generated.OpenAIFile](t, r).ID
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	if r := apiCLI(t, srv, "", "files", "content", id, "--output", out); r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o644 {
+		t.Errorf("--output made %v (%v), want mode 0644 under umask 022", info.Mode().Perm(), err)
+	}
+
+	dir := t.TempDir()
+	t.Chdir(dir)
+	r = apiCLI(t, srv, "", "files", "content", id, "--output", "-")
+	if r.code != exitOK || r.stdout != `{"a":1}`+"\n" {
+		t.Errorf("--output -: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("--output - left %d files in the directory", len(entries))
 	}
 }

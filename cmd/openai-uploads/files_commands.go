@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -55,7 +59,7 @@ func (a *app) filesCommand() *cli.Command {
 				ArgsUsage: "[FILE_ID]",
 				Flags: []cli.Flag{
 					idFlag,
-					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout", TakesFile: true},
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout (- is stdout)", TakesFile: true},
 				},
 				Action: a.filesContent,
 			},
@@ -166,16 +170,25 @@ func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 	}
 	var tmp *os.File
 	out := cmd.String("output")
+	if out == "-" { // as curl -o - and wget -O -: stdout
+		out = ""
+	}
 	if out != "" {
-		if info, err := os.Stat(out); err == nil && info.IsDir() {
+		existing, err := os.Stat(out)
+		if err != nil {
+			existing = nil
+		} else if existing.IsDir() {
 			return usagef("--output: %s is a directory; give a file path", out)
 		}
 		dir, base := splitPath(out)
-		if tmp, err = os.CreateTemp(dir, base+".part-*"); err != nil {
+		if tmp, err = createBeside(dir, base); err != nil {
 			return usagef("--output: cannot write in %s: %v", dir, errors.Unwrap(err))
 		}
 		defer os.Remove(tmp.Name()) // a no-op after the rename
 		defer tmp.Close()
+		if existing != nil {
+			_ = tmp.Chmod(existing.Mode().Perm()) // a file replaced keeps its permissions
+		}
 	}
 	left := "what reached stdout is not the whole File"
 	if tmp != nil {
@@ -202,6 +215,18 @@ func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("--output: %s", fileProblem(err))
 	}
 	return nil
+}
+
+// createBeside creates a new file in dir, named after base, with the permissions a new file
+// gets from the umask (0666 less the umask, as other tools make their output); os.CreateTemp's
+// are 0600, which left a downloaded File unreadable to the group and to others.
+func createBeside(dir, base string) (*os.File, error) {
+	for {
+		f, err := os.OpenFile(filepath.Join(dir, base+".part-"+strconv.FormatUint(rand.Uint64(), 36)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
 }
 
 func splitPath(path string) (string, string) {
