@@ -52,13 +52,15 @@ func Listen(addr string, opts ServerOptions) (*Running, error) {
 	if opts.Bandwidth < 0 {
 		return nil, fmt.Errorf("conformance: Bandwidth %d is negative", opts.Bandwidth)
 	}
-	s, err := NewServer(opts)
+	// The port first: a server that cannot listen must not have opened (or made) its storage
+	// directory, restored it, or removed its orphaned blobs.
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	s, err := NewServer(opts)
 	if err != nil {
-		_ = s.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	if opts.Bandwidth > 0 {

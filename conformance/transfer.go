@@ -4,16 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
 // RequestRecord describes one request the server handled, for a request log
-// (ServerOptions.RequestLog). It holds no header's value: never the API key.
+// (ServerOptions.RequestLog). It holds no header's value and no query, and its path never holds
+// the API key: never the key, even from a client that put it in the URL.
 type RequestRecord struct {
 	Method string
-	// Path is the escaped path, without the query.
+	// Path is the escaped path, without the query, and with any API key in it (the server's
+	// APIKey, or the request's Bearer key, plain or percent-encoded) replaced by "[key]".
 	Path string
 	// Status is the response's status code, or 0 when no response was sent (the connection was
 	// taken over to inject a fault).
@@ -22,8 +27,48 @@ type RequestRecord struct {
 	BytesIn, BytesOut int64
 	// Duration runs from the request's arrival to the handler's end.
 	Duration time.Duration
-	// Cut says why the transfer was cut off ("" when it was not): a stalled body or response.
+	// Cut says why the transfer was cut off ("" when it was not): a stalled body or response, or
+	// a request body the client (or the server's stop) broke off, whose answer reached nobody.
 	Cut string
+}
+
+// keyMark replaces an API key in a logged path.
+const keyMark = "[key]"
+
+// logPath is the request's escaped path for the log, with every API key in it replaced by
+// keyMark: the server's key and the key the request carries, found in the path as sent or
+// percent-decoded (a client that built its base URL from the key, or pasted the key as an id).
+func (s *Server) logPath(r *http.Request) string {
+	escaped, decoded := r.URL.EscapedPath(), r.URL.Path
+	var keys []string
+	if k := s.opts.APIKey; k != "" {
+		keys = append(keys, k)
+	}
+	if scheme, k, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	found := false
+	for _, k := range keys {
+		found = found || strings.Contains(escaped, k) || strings.Contains(decoded, k)
+	}
+	if !found {
+		return escaped
+	}
+	// Redact in the decoded path, then escape what is left around the marks.
+	pieces := []string{decoded}
+	for _, k := range keys {
+		var next []string
+		for _, p := range pieces {
+			next = append(next, strings.Split(p, k)...)
+		}
+		pieces = next
+	}
+	for i, p := range pieces {
+		pieces[i] = (&url.URL{Path: p}).EscapedPath()
+	}
+	return strings.Join(pieces, keyMark)
 }
 
 // stallError is what a guarded request body returns, and what a guarded response's Write
@@ -132,7 +177,7 @@ func (s *Server) track(w http.ResponseWriter, r *http.Request) (http.ResponseWri
 		if log == nil {
 			return
 		}
-		rec := RequestRecord{Method: r.Method, Path: r.URL.EscapedPath(), Status: tw.status, BytesOut: tw.pace.n, Duration: time.Since(start), Cut: tw.cut}
+		rec := RequestRecord{Method: r.Method, Path: s.logPath(r), Status: tw.status, BytesOut: tw.pace.n, Duration: time.Since(start), Cut: tw.cut}
 		if body != nil {
 			rec.BytesIn = body.pace.n
 			if body.cut != "" {
@@ -174,6 +219,14 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 			b.cut = "request body " + b.pace.reason()
 		}
 		err = &stallError{reason: b.pace.reason(), err: err}
+	case err != nil && b.cut == "":
+		// The answer to it (a 400) reaches nobody: the log says why instead of leaving a 400
+		// that reads like a bad request.
+		if errors.Is(err, net.ErrClosed) {
+			b.cut = "request body broken off: the server closed the connection (stopping)"
+		} else {
+			b.cut = "request body broken off by the client (" + err.Error() + ")"
+		}
 	}
 	return n, err
 }

@@ -17,6 +17,10 @@ import (
 // too large to validate (see [MaxJSONBodyBytes]) fails the same way.
 // With Report set, violations are recorded there instead and traffic is left untouched: every
 // body is passed on whole, and one too large to validate is recorded as [Unvalidated].
+// In both modes a failure of the exchange itself (a reply the network cut short, a request body
+// whose source failed) reaches the client as it would without the Transport, the bytes that
+// arrived and then the error, and is no violation: a client's handling of network faults is
+// tested as it is.
 //
 // Memory: see [Validator]; a streamed part costs tens of KiB whatever its size.
 type Transport struct {

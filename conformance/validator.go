@@ -249,6 +249,8 @@ func checkBearer(_ context.Context, in *openapi3filter.AuthenticationInput) erro
 //
 //   - a JSON (or other non-multipart) body is read into memory and put back, with GetBody set;
 //     one larger than [MaxJSONBodyBytes] is put back whole, unvalidated, and the error says so;
+//     one whose source fails is put back as it came (the bytes read, then the same error), so
+//     that sending it fails with that error: not the contract's business, it is no violation;
 //   - a multipart/form-data body is not read here. req.Body is replaced with a reader that
 //     validates a skeleton of the form as the bytes stream through it and withholds the form's
 //     final bytes until the check is done: if the form breaks the spec, the last Read returns the
@@ -261,18 +263,30 @@ func (v *Validator) ValidateRequest(req *http.Request) error {
 }
 
 // readUpTo reads at most MaxJSONBodyBytes of body. If there is more, it returns nil and a body
-// that reads everything, what was read and the rest, and closes the original.
+// that reads everything, what was read and the rest, and closes the original. If reading fails
+// (the network broke a reply, a request body's source failed), it returns nil, a body that reads
+// what arrived and then fails with the same error, and the error: the exchange is passed on as it
+// came, for the client to see its own failure.
 func readUpTo(body io.ReadCloser) (data []byte, whole io.ReadCloser, err error) {
 	data, err = io.ReadAll(io.LimitReader(body, MaxJSONBodyBytes+1))
-	if err != nil || len(data) <= MaxJSONBodyBytes {
+	if err != nil {
 		_ = body.Close()
-		return data, nil, err
+		return nil, io.NopCloser(io.MultiReader(bytes.NewReader(data), failingReader{err})), err
+	}
+	if len(data) <= MaxJSONBodyBytes {
+		_ = body.Close()
+		return data, nil, nil
 	}
 	return nil, struct {
 		io.Reader
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(data), body), body}, nil
 }
+
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
 
 // validateRequest validates req; for a streamed multipart body, enforce says whether a violation
 // withholds the end of the body (true) or is handed to record once the body has streamed. A body
@@ -294,6 +308,7 @@ func (v *Validator) validateRequest(req *http.Request, enforce bool, record func
 	// may read and replace at will.
 	check := req.Clone(req.Context())
 	var body []byte
+	unreadable := false // the body's source failed: only the route, parameters and headers are checked
 	switch {
 	case streamed:
 		if mtParams["boundary"] == "" {
@@ -305,7 +320,11 @@ func (v *Validator) validateRequest(req *http.Request, enforce bool, record func
 		var err error
 		body, whole, err = readUpTo(req.Body)
 		if err != nil {
-			return newViolation([]string{"body: reading failed: " + err.Error()})
+			// Not the contract's business: the request goes on as it came and fails with the
+			// source's own error when it is sent.
+			req.Body, req.GetBody, unreadable = whole, nil, true
+			check.Body = http.NoBody
+			break
 		}
 		if whole != nil {
 			req.Body = whole
@@ -320,7 +339,7 @@ func (v *Validator) validateRequest(req *http.Request, enforce bool, record func
 	}
 
 	opts := v.options()
-	opts.ExcludeRequestBody = streamed
+	opts.ExcludeRequestBody = streamed || unreadable
 	in := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: opts}
 	if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
 		return newViolation(messages(err))
@@ -347,7 +366,10 @@ func (v *Validator) validateRequest(req *http.Request, enforce bool, record func
 // ValidateResponse validates resp as the answer to req: a declared status, the declared headers,
 // the content type and the body. A JSON body is read (at most [MaxJSONBodyBytes]) and put back,
 // so the caller can still read resp.Body; a larger one is put back whole, unvalidated, and the
-// error says so. A binary body (downloadFile) is not read. The error, if any, is a *Violation.
+// error says so. A body the network cut short is put back as it came, the bytes that arrived
+// and then the same read error, for the caller to see the failure it would have seen without
+// the validator (the status and headers are still validated). A binary body (downloadFile) is
+// not read. The error, if any, is a *Violation.
 func (v *Validator) ValidateResponse(req *http.Request, resp *http.Response) error {
 	return asViolationErr(v.validateResponse(req, resp))
 }
@@ -365,23 +387,28 @@ func (v *Validator) validateResponse(req *http.Request, resp *http.Response) err
 	}
 
 	var body io.ReadCloser = http.NoBody
+	opts := v.options()
 	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if resp.Body != nil && resp.Body != http.NoBody && mediaType != "application/octet-stream" {
 		data, whole, err := readUpTo(resp.Body)
-		if whole != nil {
+		switch {
+		case err != nil:
+			// The network broke the reply: the client reads what arrived, then the same error,
+			// as without the validator; the status and headers are still checked.
+			resp.Body = whole
+			opts.ExcludeResponseBody = true
+		case whole != nil:
 			resp.Body = whole
 			return &Unvalidated{Operation: route.Operation.OperationID, Method: req.Method, Path: req.URL.EscapedPath(), Direction: DirectionResponse, Status: resp.StatusCode, Reason: tooLarge()}
+		default:
+			resp.Body = io.NopCloser(bytes.NewReader(data))
+			body = io.NopCloser(bytes.NewReader(data))
 		}
-		resp.Body = io.NopCloser(bytes.NewReader(data))
-		if err != nil {
-			return newViolation([]string{"body: reading failed: " + err.Error()})
-		}
-		body = io.NopCloser(bytes.NewReader(data))
 	}
 
 	reqIn := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: v.options()}
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: reqIn, Status: resp.StatusCode, Header: resp.Header, Body: body, Options: v.options(),
+		RequestValidationInput: reqIn, Status: resp.StatusCode, Header: resp.Header, Body: body, Options: opts,
 	}
 	if err := openapi3filter.ValidateResponse(req.Context(), in); err != nil {
 		return newViolation(messages(err))

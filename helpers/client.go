@@ -123,8 +123,8 @@ type Client struct {
 }
 
 // NewClient builds a Client from opts and the environment. It fails, before any request, with an
-// *[InputError] when no API key is set, the base URL is not an http(s) URL, or a timeout is
-// negative.
+// *[InputError] when no API key is set, the base URL is not an http(s) URL or has a query or
+// fragment, or a timeout is negative.
 func NewClient(opts ClientOptions) (*Client, error) {
 	key := firstNonEmpty(opts.APIKey, os.Getenv(EnvAPIKey))
 	if strings.TrimSpace(key) == "" {
@@ -134,6 +134,13 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, inputErrorf("ClientOptions.BaseURL", "%q is not an http or https URL", base)
+	}
+	// A query or fragment would be lost when the operations' paths are joined to it: requests
+	// would go to the host's root (http://host/files). Said without them: a query may hold a
+	// secret.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, inputErrorf("ClientOptions.BaseURL", "%s has a query or fragment (?… or #…); give the API's base URL alone, for example %s",
+			(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).Redacted(), DefaultBaseURL)
 	}
 	if opts.Timeout < 0 {
 		return nil, inputErrorf("ClientOptions.Timeout", "%v is negative (0 means %v)", opts.Timeout, DefaultTimeout)

@@ -152,6 +152,13 @@ func TestNewClientRefusesBadSetup(t *testing.T) {
 			t.Errorf("base %q: err = %v", base, err)
 		}
 	}
+	for _, base := range []string{"https://h/v1?key=sk-secret-in-query", "https://h/v1#frag", "https://h/v1?"} {
+		_, err := helpers.NewClient(helpers.ClientOptions{APIKey: "k", BaseURL: base})
+		var in *helpers.InputError
+		if !errors.As(err, &in) || in.Field != "ClientOptions.BaseURL" || !strings.Contains(err.Error(), "query or fragment") || strings.Contains(err.Error(), "sk-secret") {
+			t.Errorf("base %q: err = %v, want an InputError saying it has a query, without the query", base, err)
+		}
+	}
 	for field, o := range map[string]helpers.ClientOptions{
 		"ClientOptions.Timeout":      {APIKey: "k", Timeout: -time.Second},
 		"ClientOptions.StallTimeout": {APIKey: "k", StallTimeout: -time.Millisecond},

@@ -294,6 +294,9 @@ func (t *transport) attempt(req *http.Request, body io.ReadCloser, op opInfo, co
 	}
 	rerr = scrubError(attemptCause(parent, actx, rerr), t.key)
 	end()
+	if rerr != nil {
+		t.logf("openai-uploads: < %s %s: reading the answer failed: %v\n", out.Method, out.URL.Redacted(), rerr)
+	}
 	switch {
 	case ok && rerr != nil:
 		err = fmt.Errorf("%s: %d, then reading the answer failed: %w", op.name, resp.StatusCode, rerr)

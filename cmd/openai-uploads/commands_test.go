@@ -115,9 +115,9 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 		{"files list with a bad order", []string{"files", "list", "--order", "up"}, exitUsage, []string{"--order"}},
 		{"files retrieve without id", []string{"files", "retrieve"}, exitUsage, []string{"--file-id is required"}},
 		{"bad --format", []string{"files", "list", "--format", "yaml"}, exitUsage, []string{"--format"}},
-		{"a 404", []string{"files", "retrieve", "file-nope"}, exitFail, []string{"retrieveFile", "404", "invalid_request_error", "file_id", "No such File object: file-nope"}},
-		{"a 400", []string{"uploads", "complete", "upload_nope", "--part-id", "p"}, exitFail, []string{"completeUpload", "404", "upload_id"}},
-		{"a 404 on content", []string{"files", "content", "file-nope"}, exitFail, []string{"downloadFile", "404"}},
+		{"a 404", []string{"files", "retrieve", "file-nope"}, exitFail, []string{"retrieving the File", "404", "invalid_request_error", "file_id", "No such File object: file-nope"}},
+		{"a 400", []string{"uploads", "complete", "upload_nope", "--part-id", "p"}, exitFail, []string{"completing the Upload", "404", "upload_id"}},
+		{"a 404 on content", []string{"files", "content", "file-nope"}, exitFail, []string{"downloading the File", "404"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := apiCLI(t, srv, "", tc.args...)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/mattn/go-runewidth"
 	"golang.org/x/term"
@@ -90,9 +91,44 @@ func (c *console) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// println writes one line.
+// clearEcho erases the line the cursor is on when no block is shown, on a terminal: where the
+// terminal echoed ^C, which would otherwise start the next line ("^Copenai-uploads: …").
+func (c *console) clearEcho() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil && c.terminal() {
+		_, _ = io.WriteString(c.out, "\r\x1b[K")
+	}
+}
+
+// println writes one line (or several, at the line breaks s holds). Any other control
+// character in s is shown escaped (see printable): s may quote a file name or a server.
 func (c *console) println(s string) {
-	_, _ = io.WriteString(c, s+"\n")
+	_, _ = io.WriteString(c, printable(s, "\n\t")+"\n")
+}
+
+// printable returns s with every character that would act on a terminal instead of being shown
+// written as an escape (\x1b, \r, \u202e), except those in keep: the C0 and C1 controls and
+// DEL (which move the cursor, erase, start escape sequences that recolour the screen or retitle
+// the window) and the bidirectional overrides (which reorder what is shown). File names and the
+// text of servers reach stderr through it: neither may drive the terminal of the person reading.
+func printable(s, keep string) string {
+	acts := func(r rune) bool {
+		return (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)) && !strings.ContainsRune(keep, r)
+	}
+	if !strings.ContainsFunc(s, acts) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if acts(r) {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // show draws lines as the live block, replacing the block shown, if any. Each line is cut to
@@ -147,6 +183,7 @@ func (c *console) render(buf *bytes.Buffer, lines []string) {
 	c.live = make([]string, len(lines))
 	c.drawnW = make([]int, len(lines))
 	for i, l := range lines {
+		l = printable(l, "") // a block line is one row
 		if cols > 1 {
 			l = fitWidth(l, cols-1)
 		}

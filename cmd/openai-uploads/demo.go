@@ -74,8 +74,8 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 		}
 		path = filepath.Join(dir, "sample.jsonl")
 		fmt.Fprintf(a.stderr, "demo: writing a %s sample JSONL file\n", humanBytes(size))
-		if wantMD5, err = writeSample(path, size); err != nil {
-			return err
+		if wantMD5, err = writeSample(ctx, path, size); err != nil {
+			return stopped{while: "while writing the sample file; nothing was uploaded", err: err}
 		}
 	} else if _, err := os.Stat(path); err != nil {
 		return usagef("PATH: %s", fileProblem(err))
@@ -105,8 +105,8 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	}
 
 	if wantMD5 == "" {
-		if wantMD5, err = md5File(path); err != nil {
-			return err
+		if wantMD5, err = md5File(ctx, path); err != nil {
+			return stopped{while: "while computing the md5 of " + path + " (the upload is done)", err: err}
 		}
 	}
 	body, err := c.DownloadFile(ctx, up.File.ID)
@@ -138,14 +138,14 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 }
 
 // writeSample writes a JSONL file of exactly size bytes (fine-tuning chat lines) and returns its
-// md5.
-func writeSample(path string, size int64) (string, error) {
+// md5. It stops when ctx ends (a sample of gigabytes takes seconds).
+func writeSample(ctx context.Context, path string, size int64) (string, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return "", err
 	}
 	h := md5.New()
-	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	w := bufio.NewWriterSize(ctxWriter{ctx, io.MultiWriter(f, h)}, 1<<20)
 	err = sampleLines(w, size)
 	if err == nil {
 		err = w.Flush()
@@ -177,15 +177,30 @@ func sampleLines(w io.Writer, size int64) error {
 	}
 }
 
-func md5File(path string) (string, error) {
+// md5File returns the md5 of the file at path; it stops when ctx ends.
+func md5File(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	var h hash.Hash = md5.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(ctxWriter{ctx, h}, f); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ctxWriter fails once ctx has ended, with its cause: a long write or copy through it stops at
+// the next buffer.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.w.Write(p)
 }

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -55,7 +59,7 @@ func (a *app) filesCommand() *cli.Command {
 				ArgsUsage: "[FILE_ID]",
 				Flags: []cli.Flag{
 					idFlag,
-					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout", TakesFile: true},
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout (- is stdout)", TakesFile: true},
 				},
 				Action: a.filesContent,
 			},
@@ -166,28 +170,43 @@ func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 	}
 	var tmp *os.File
 	out := cmd.String("output")
+	if out == "-" { // as curl -o - and wget -O -: stdout
+		out = ""
+	}
 	if out != "" {
-		if info, err := os.Stat(out); err == nil && info.IsDir() {
+		existing, err := os.Stat(out)
+		if err != nil {
+			existing = nil
+		} else if existing.IsDir() {
 			return usagef("--output: %s is a directory; give a file path", out)
 		}
 		dir, base := splitPath(out)
-		if tmp, err = os.CreateTemp(dir, base+".part-*"); err != nil {
+		if tmp, err = createBeside(dir, base); err != nil {
 			return usagef("--output: cannot write in %s: %v", dir, errors.Unwrap(err))
 		}
 		defer os.Remove(tmp.Name()) // a no-op after the rename
 		defer tmp.Close()
+		if existing != nil {
+			_ = tmp.Chmod(existing.Mode().Perm()) // a file replaced keeps its permissions
+		}
+	}
+	left := "what reached stdout is not the whole File"
+	if tmp != nil {
+		left = "--output " + out + " was left as it was"
 	}
 	body, err := c.DownloadFile(ctx, id)
 	if err != nil {
-		return err
+		return stopped{while: "while downloading: " + left, err: err}
 	}
 	defer body.Close()
 	if tmp == nil {
-		_, err = io.Copy(a.stdout, body)
-		return err
+		if _, err = io.Copy(a.stdout, body); err != nil {
+			return stopped{while: "while downloading: " + left, err: err}
+		}
+		return nil
 	}
 	if _, err := io.Copy(tmp, body); err != nil {
-		return fmt.Errorf("downloading: %w", err)
+		return stopped{while: "while downloading: " + left, err: fmt.Errorf("downloading: %w", err)}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
@@ -196,6 +215,18 @@ func (a *app) filesContent(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("--output: %s", fileProblem(err))
 	}
 	return nil
+}
+
+// createBeside creates a new file in dir, named after base, with the permissions a new file
+// gets from the umask (0666 less the umask, as other tools make their output); os.CreateTemp's
+// are 0600, which left a downloaded File unreadable to the group and to others.
+func createBeside(dir, base string) (*os.File, error) {
+	for {
+		f, err := os.OpenFile(filepath.Join(dir, base+".part-"+strconv.FormatUint(rand.Uint64(), 36)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
 }
 
 func splitPath(path string) (string, string) {

@@ -85,6 +85,40 @@ func exitCodeOf(sig os.Signal) int {
 	return exitFail
 }
 
+// interruptedLine is the last line of a command a signal stopped: the signal, what the command
+// was doing when it tells (see stopped), and what became of the Upload under way, in the CLI's
+// words rather than those of Go's HTTP client (`completeUpload: Post "http://…": context
+// canceled`), which say nothing the person at the terminal needs.
+func interruptedLine(sig interrupted, err error) string {
+	line := sig.Error()
+	var st stopped
+	if errors.As(err, &st) {
+		line += " " + st.while
+	}
+	var up *helpers.UploadError
+	if errors.As(err, &up) {
+		switch {
+		case up.Resumable:
+			line += fmt.Sprintf(": upload %s was left pending; it can be resumed by running the same command again (checkpoint %s)", up.UploadID, up.Checkpoint)
+		case up.Cancelled:
+			line += fmt.Sprintf(": upload %s was cancelled", up.UploadID)
+		default:
+			line += fmt.Sprintf(": cancelling upload %s failed too (%s); it stays pending until it expires", up.UploadID, speakCLI(fmt.Sprint(up.CancelErr)))
+		}
+	}
+	return line
+}
+
+// stopped wraps the error of a command stopped by a signal with what it was doing ("while
+// downloading; …"), which interruptedLine says. Its message is the error's own.
+type stopped struct {
+	while string
+	err   error
+}
+
+func (e stopped) Error() string { return e.err.Error() }
+func (e stopped) Unwrap() error { return e.err }
+
 // usageError is a mistake in the command line: exit code 2.
 type usageError struct{ err error }
 
@@ -118,11 +152,17 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	a.console.println("openai-uploads: " + speakCLI(err.Error()))
 	var sig interrupted
 	if errors.As(context.Cause(ctx), &sig) {
+		msg := speakCLI(err.Error())
+		if errors.Is(err, context.Canceled) { // what the signal stopped, not a failure of its own
+			msg = interruptedLine(sig, err)
+		}
+		a.console.clearEcho()
+		a.console.println("openai-uploads: " + msg)
 		return exitCodeOf(sig.sig)
 	}
+	a.console.println("openai-uploads: " + speakCLI(err.Error()))
 	if errors.As(err, new(usageError)) {
 		return exitUsage
 	}
@@ -160,13 +200,9 @@ func (a *app) command() *cli.Command {
 		ErrWriter: a.stderr,
 		Flags:     globalFlags(),
 		// Errors are printed and mapped to exit codes by run, never by os.Exit in the library.
-		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
-		EnableShellCompletion: true,
-		ConfigureShellCompletionCommand: func(c *cli.Command) {
-			c.Hidden = false
-			c.Usage = "print a shell completion script: completion bash|zsh|fish|pwsh"
-			setConventions(c, &a.late)
-		},
+		ExitErrHandler:                  func(context.Context, *cli.Command, error) {},
+		EnableShellCompletion:           true,
+		ConfigureShellCompletionCommand: func(c *cli.Command) { configureCompletion(c, &a.late) },
 		Commands: []*cli.Command{
 			a.uploadCommand(),
 			a.uploadsCommand(),

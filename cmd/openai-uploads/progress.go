@@ -40,9 +40,9 @@ func (a *app) newProgressView(quiet bool, label string) progressView {
 	case quiet:
 		return quietView{}
 	case a.console.terminal():
-		return &liveView{con: a.console, t: transfer{label: label}, now: time.Now}
+		return &liveView{con: a.console, t: transfer{label: printable(label, "")}, now: time.Now}
 	default:
-		return &plainView{con: a.console, t: transfer{label: label}, now: time.Now}
+		return &plainView{con: a.console, t: transfer{label: printable(label, "")}, now: time.Now}
 	}
 }
 
@@ -188,6 +188,7 @@ func (v *liveView) finish(err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.now()
+	v.t.outcome(err)
 	settle(&v.t, err, now)
 	v.con.finish([]string{v.t.finalLine(v.con.columns()-1, now)})
 	v.gate.release(v.con, err)
@@ -234,6 +235,7 @@ func (v *plainView) finish(err error) {
 		return
 	}
 	now := v.now()
+	v.t.outcome(err)
 	settle(&v.t, err, now)
 	v.con.println(v.t.plain(now))
 	v.gate.release(v.con, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,6 +27,38 @@ type transfer struct {
 	// rewound out of BytesSent, yet the final line should say how far it got.
 	mostSent int64
 	samples  []rateSample
+	// notCancelled: the upload stopped (PhaseCancelled) but its Upload was not cancelled: it was
+	// left pending, resumable, or its fate is unknown (see outcome). The final line then says
+	// "interrupted", not "cancelled".
+	notCancelled bool
+	// resumable: the upload stopped and its Upload was left pending for a resume (--checkpoint).
+	resumable bool
+}
+
+// outcome records what became of the Upload, from the upload's error.
+func (t *transfer) outcome(err error) {
+	var up *helpers.UploadError
+	isUp := errors.As(err, &up)
+	t.resumable = isUp && up.Resumable
+	t.notCancelled = err != nil && !(isUp && up.Cancelled)
+}
+
+// stopWord says how a transfer that did not finish ended.
+func (t *transfer) stopWord() string {
+	switch {
+	case t.p.Phase == helpers.PhaseFailed:
+		return "failed"
+	case t.notCancelled:
+		return "interrupted"
+	}
+	return "cancelled"
+}
+
+func (t *transfer) resumableText() string {
+	if t.resumable {
+		return "(resumable)"
+	}
+	return ""
 }
 
 type rateSample struct {
@@ -253,13 +286,9 @@ func (t *transfer) finalLine(width int, now time.Time) string {
 		return layout(width, []piece{name, text(0, "done"), text(2, formatSize(p.TotalBytes)), text(3, "in "+formatElapsed(elapsed)),
 			text(4, avg), retriesPiece(1, p.Retries)}, nil)
 	default:
-		word := "failed"
-		if p.Phase == helpers.PhaseCancelled {
-			word = "cancelled"
-		}
 		at, of, parts := t.stopped()
-		return layout(width, []piece{name, text(0, word), text(1, at), text(3, of), text(4, parts),
-			text(2, afterRetries(p.Retries))}, nil)
+		return layout(width, []piece{name, text(0, t.stopWord()), text(1, at), text(3, of), text(4, parts),
+			text(2, afterRetries(p.Retries)), text(1, t.resumableText())}, nil)
 	}
 }
 
@@ -291,7 +320,10 @@ func (t *transfer) plain(now time.Time) string {
 		fmt.Fprintf(&b, ", parts %d/%d", p.PartsDone, p.TotalParts)
 	default: // failed or cancelled
 		at, of, parts := t.stopped()
-		fmt.Fprintf(&b, "%s %s %s, %s", p.Phase, at, of, parts)
+		fmt.Fprintf(&b, "%s %s %s, %s", t.stopWord(), at, of, parts)
+		if t.resumable {
+			b.WriteString(", resumable")
+		}
 	}
 	if p.Retries > 0 {
 		fmt.Fprintf(&b, ", %s", retriesText(p.Retries))

@@ -39,9 +39,15 @@ type terminalRun struct {
 
 func startInTerminal(t *testing.T, cols int, label string, args ...string) *terminalRun {
 	t.Helper()
+	return startInTerminalEnv(t, cols, label, nil, args...)
+}
+
+// startInTerminalEnv is startInTerminal with more environment variables.
+func startInTerminalEnv(t *testing.T, cols int, label string, env []string, args ...string) *terminalRun {
+	t.Helper()
 	r := &terminalRun{cmd: exec.Command(binary, args...), vt: newVT(cols), label: label, read: make(chan struct{})}
 	r.cmd.Stdout = &r.stdout
-	r.cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	r.cmd.Env = append(append(os.Environ(), "TERM=xterm-256color"), env...)
 	ptmx, err := pty.StartWithSize(r.cmd, &pty.Winsize{Cols: uint16(cols), Rows: 24})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +217,7 @@ func TestCtrlCInATerminal(t *testing.T) {
 	}
 	screen := r.vt.lines()
 	if len(screen) != 2 || !strings.HasPrefix(screen[0], "train.jsonl cancelled at") ||
-		!strings.HasPrefix(screen[1], "openai-uploads: upload upload_") || !strings.Contains(screen[1], "was cancelled") {
+		!strings.HasPrefix(screen[1], "openai-uploads: interrupted by SIGINT (Ctrl-C): upload upload_") || !strings.Contains(screen[1], "was cancelled") {
 		t.Errorf("final screen:\n%s\nwant the cancelled line, then the error", strings.Join(screen, "\n"))
 	}
 	if r.worst != 1 || r.vt.wraps > 1 { // the error line may be wider than the terminal
@@ -240,10 +246,11 @@ func TestSignalsExitCodes(t *testing.T) {
 		extra  []string
 		status generated.UploadStatus
 		says   string
+		final  string // how the one final progress line begins
 	}{
-		{syscall.SIGINT, 130, nil, generated.UploadStatusCancelled, "interrupted by SIGINT"},
-		{syscall.SIGTERM, 143, nil, generated.UploadStatusCancelled, "interrupted by SIGTERM"},
-		{syscall.SIGINT, 130, []string{"--checkpoint", tempFile(t, "cp.json", nil) + ".new"}, generated.UploadStatusPending, "can be resumed"},
+		{syscall.SIGINT, 130, nil, generated.UploadStatusCancelled, "interrupted by SIGINT", "train.jsonl: cancelled at"},
+		{syscall.SIGTERM, 143, nil, generated.UploadStatusCancelled, "interrupted by SIGTERM", "train.jsonl: cancelled at"},
+		{syscall.SIGINT, 130, []string{"--checkpoint", tempFile(t, "cp.json", nil) + ".new"}, generated.UploadStatusPending, "can be resumed", "train.jsonl: interrupted at"},
 	} {
 		t.Run(fmt.Sprint(tc.sig, tc.extra), func(t *testing.T) {
 			before := len(srv.Uploads())
@@ -270,7 +277,7 @@ func TestSignalsExitCodes(t *testing.T) {
 				t.Errorf("stderr:\n%s\nwant one error saying %q", stderr.String(), tc.says)
 			}
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if n := len(lines); n < 2 || !strings.Contains(lines[n-2], "train.jsonl: cancelled at") {
+			if n := len(lines); n < 2 || !strings.Contains(lines[n-2], tc.final) {
 				t.Errorf("the line before the error is not the one final line:\n%s", stderr.String())
 			}
 			var newest generated.Upload

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -73,11 +76,26 @@ func (a *app) serve(ctx context.Context, cmd *cli.Command) error {
 		opts.RequestLog = func(r conformance.RequestRecord) { fmt.Fprintln(a.stderr, requestLine(time.Now(), r)) }
 		opts.SweepLog = func(r conformance.SweepResult, err error) { fmt.Fprintln(a.stderr, sweepLine(r, err)) }
 	}
-	srv, err := conformance.Listen(cmd.String("addr"), opts)
-	if err != nil {
-		if errors.Is(err, conformance.ErrStorageLocked) {
-			return fmt.Errorf("--storage-dir %s: %w (stop the other server, or choose another directory)", opts.StorageDir, err)
+	addr := cmd.String("addr")
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return usagef("--addr %q is not host:port (for example 127.0.0.1:8080, or 127.0.0.1:0 for a free port)", addr)
+	}
+	srv, err := conformance.Listen(addr, opts)
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, conformance.ErrStorageLocked):
+		return fmt.Errorf("--storage-dir %s is in use by another reference server (its state.db is locked): stop the other server, or choose another directory", opts.StorageDir)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("--addr %s: the address is already in use (another server listens there); choose another port, or port 0 for a free one", addr)
+	case errors.As(err, &opErr) && opErr.Op == "listen":
+		return fmt.Errorf("--addr %s: cannot listen there: %v", addr, opErr.Err)
+	case err != nil && opts.StorageDir != "": // the directory cannot be made, read or restored
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return fmt.Errorf("--storage-dir %s: %s", opts.StorageDir, fileProblem(err))
 		}
+		return fmt.Errorf("--storage-dir %s: %s", opts.StorageDir, strings.TrimPrefix(err.Error(), "conformance: "))
+	case err != nil:
 		return err
 	}
 	fmt.Fprintln(a.stdout, srv.URL)

@@ -405,3 +405,35 @@ func TestUnknownCommandIsAUsageError(t *testing.T) {
 		t.Errorf("exit %d stderr %q, want %d naming the command", r.code, r.stderr, exitUsage)
 	}
 }
+
+// TestServeStartFailuresNameTheFlag: a port already taken, an address that is not host:port and
+// a storage directory another server holds are said in the CLI's words, naming --addr or
+// --storage-dir, and a start that fails leaves no storage directory behind (the storage was
+// opened, and a new directory made, before the port was taken).
+func TestServeStartFailuresNameTheFlag(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := filepath.Join(t.TempDir(), "state")
+	r := runCLIContext(t, canceled(), "", "serve", "--addr", busy.Addr().String(), "--storage-dir", dir)
+	if r.code != exitFail || !strings.Contains(r.stderr, "--addr "+busy.Addr().String()) || !strings.Contains(r.stderr, "already in use") {
+		t.Errorf("a taken port: exit %d, stderr %q; want 1, naming --addr and saying it is in use", r.code, r.stderr)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a serve that could not listen made its storage directory (%v)", err)
+	}
+
+	r = runCLIContext(t, canceled(), "", "serve", "--addr", "localhost")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--addr") || strings.Contains(r.stderr, "listen tcp") {
+		t.Errorf("an address without a port: exit %d, stderr %q; want a usage error naming --addr", r.code, r.stderr)
+	}
+
+	p := startServe(t, "--storage-dir", dir, "--quiet")
+	r = runCLIContext(t, canceled(), "", "serve", "--addr", "127.0.0.1:0", "--storage-dir", dir)
+	if r.code != exitFail || !strings.Contains(r.stderr, "--storage-dir "+dir) || len(speaksGo(r.stderr)) > 0 {
+		t.Errorf("a directory in use: exit %d, stderr %q; want 1, naming --storage-dir, in the CLI's words", r.code, r.stderr)
+	}
+	_ = p
+}

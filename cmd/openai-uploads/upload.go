@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -95,6 +100,10 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 		fields["size"] = "--size"
+	} else if opts.Checkpoint != "" {
+		if err := checkCheckpoint(opts.Checkpoint, path); err != nil {
+			return err
+		}
 	}
 	c, err := a.client(cmd)
 	if err != nil {
@@ -107,7 +116,13 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	quiet := cmd.Bool("quiet")
 	view := a.newProgressView(quiet, label)
-	opts.Progress = view.update
+	var phase helpers.Phase // the last phase under way (the helpers never call Progress concurrently)
+	opts.Progress = func(p helpers.Progress) {
+		if !final(p.Phase) {
+			phase = p.Phase
+		}
+		view.update(p)
+	}
 	opts.Notify = view.notice
 	var up *generated.Upload
 	if path == "-" {
@@ -117,6 +132,10 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	view.finish(err)
 	if err != nil {
+		if upErr := (*helpers.UploadError)(nil); phase == helpers.PhaseCreating && !errors.As(err, &upErr) {
+			// No Upload id came back: the server may have created one as the client gave up.
+			err = stopped{while: "while the Upload was being created; if the server created it, it stays pending, without parts, until it expires", err: err}
+		}
 		return failure(err, fields)
 	}
 	if !wantWait || up.File == nil {
@@ -250,3 +269,51 @@ func parseExpiresAfter(s string) (*generated.FileExpirationAfter, error) {
 	}
 	return ea, nil
 }
+
+// checkCheckpoint refuses a --checkpoint that is not a checkpoint, before any request: the
+// helpers take a file they cannot read as a checkpoint for a broken one, write over it and remove
+// it when the upload completes, so that `upload train.jsonl --checkpoint train.jsonl` (or any data
+// file given by mistake) would delete the user's file. A path that does not exist yet, an empty
+// file and a checkpoint of an earlier run are fine.
+func checkCheckpoint(checkpoint, path string) error {
+	info, err := os.Stat(checkpoint)
+	if errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(checkpoint)
+		if d, err := os.Stat(dir); err != nil || !d.IsDir() {
+			return usagef("--checkpoint %s: the directory %s does not exist", checkpoint, dir)
+		}
+		return nil
+	}
+	switch {
+	case err != nil:
+		return usagef("--checkpoint: %s", fileProblem(err))
+	case info.IsDir():
+		return usagef("--checkpoint %s is a directory; give a file path, for example %s", checkpoint, filepath.Join(checkpoint, filepath.Base(path)+".ckpt"))
+	case !info.Mode().IsRegular():
+		return usagef("--checkpoint %s is not a regular file", checkpoint)
+	}
+	if src, err := os.Stat(path); err == nil && os.SameFile(info, src) {
+		return usagef("--checkpoint %s is the file being uploaded; give the checkpoint a path of its own, for example %s.ckpt", checkpoint, path)
+	}
+	if info.Size() == 0 {
+		return nil
+	}
+	f, err := os.Open(checkpoint)
+	if err != nil {
+		return usagef("--checkpoint: %s", fileProblem(err))
+	}
+	defer f.Close()
+	// A checkpoint is a JSON object with the Upload's id; anything else is someone's file.
+	var head struct {
+		Version  *int    `json:"version"`
+		UploadID *string `json:"upload_id"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, maxCheckpointRead)).Decode(&head); err != nil || head.Version == nil || head.UploadID == nil {
+		return usagef("--checkpoint %s exists and is not a checkpoint: it would be written over, then removed; give a new path, or remove the file if it is an old checkpoint", checkpoint)
+	}
+	return nil
+}
+
+// maxCheckpointRead bounds what checkCheckpoint reads of a file to tell whether it is a
+// checkpoint (the helpers' own limit).
+const maxCheckpointRead = 64 << 20

@@ -179,7 +179,7 @@ func TestUploadCommandErrors(t *testing.T) {
 		if r.code != exitFail {
 			t.Fatalf("exit %d, want 1: %s", r.code, r.stderr)
 		}
-		for _, w := range []string{"createUpload", "401", "invalid_request_error", "invalid_api_key", "Incorrect API key provided"} {
+		for _, w := range []string{"creating the Upload", "401", "invalid_request_error", "invalid_api_key", "Incorrect API key provided"} {
 			if !strings.Contains(r.stderr, w) {
 				t.Errorf("stderr %q does not carry %q", r.stderr, w)
 			}

@@ -224,9 +224,35 @@ var goNames = map[string]string{
 	"SkipMD5": "--no-md5",
 }
 
+// operationWords say what each API operation does, for the messages of failed requests: the
+// helpers name the operation by its operationId ("retrieveFile: 404 Not Found …"), an
+// identifier the person at the terminal never typed.
+var operationWords = map[string]string{
+	"createUpload":   "creating the Upload",
+	"addUploadPart":  "sending the part",
+	"completeUpload": "completing the Upload",
+	"cancelUpload":   "cancelling the Upload",
+	"createFile":     "creating the File",
+	"listFiles":      "listing files",
+	"retrieveFile":   "retrieving the File",
+	"deleteFile":     "deleting the File",
+	"downloadFile":   "downloading the File",
+}
+
+// goRequest matches how Go's HTTP client names a request in its errors: Post "http://…": .
+var goRequest = regexp.MustCompile(`\b(Get|Post|Put|Patch|Delete|Head) "([^"]*)": `)
+
 // speakCLI rewrites the Go names a message may hold (UploadOptions.MD5, ClientOptions.BaseURL)
-// into the flags and environment variables of this CLI.
+// into the flags and environment variables of this CLI, an operationId ahead of a failure into
+// what it was doing, and Go's `Post "URL": ` into `POST URL: `.
 func speakCLI(msg string) string {
+	for op, words := range operationWords {
+		msg = strings.ReplaceAll(msg, op+": ", words+": ")
+	}
+	msg = goRequest.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := goRequest.FindStringSubmatch(m)
+		return strings.ToUpper(sub[1]) + " " + sub[2] + ": "
+	})
 	names := map[string]string{}
 	for k, v := range flagOf {
 		if strings.ContainsAny(k, ".") {

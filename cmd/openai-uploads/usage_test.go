@@ -45,9 +45,12 @@ func init() {
 // paths are the file paths in a message (the tests' temporary directories are named after them).
 var paths = regexp.MustCompile(`/[^\s:,)"]+`)
 
-// speaksGo returns the Go it finds in msg, file paths aside.
+// urls matches a URL in a message (a base URL is the user's input, not Go).
+var urls = regexp.MustCompile(`https?://[^\s"]+`)
+
+// speaksGo returns the Go it finds in msg, URLs and file paths aside.
 func speaksGo(msg string) []string {
-	msg = paths.ReplaceAllString(msg, "/FILE")
+	msg = paths.ReplaceAllString(urls.ReplaceAllString(msg, "URL"), "/FILE")
 	var found []string
 	for _, re := range goSpeak {
 		for _, m := range re.FindAllString(msg, -1) {
@@ -151,8 +154,15 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 		{args: []string{"upload", weird, "--purpose", "batch"}},
 		{args: []string{"upload", dir, "--purpose", "batch"}},
 		{args: []string{"upload", good, "--purpose", "batch", "--mime-type", "nonsense"}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", good}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", weird}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", dir}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", os.DevNull}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", filepath.Join(dir, "no", "cp.json")}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", filepath.Join(good, "cp.json")}},
 		{args: []string{"upload", good, "--purpose", "batch"}, noKey: true},
 		{args: []string{"upload", good, "--purpose", "batch", "--base-url", "ftp://example.com"}},
+		{args: []string{"files", "list", "--base-url", "http://127.0.0.1:9/v1?key=sk-in-the-url"}},
 		{args: []string{"upload", good, "--purpose", "batch", "--format", "yaml"}},
 		// OpenAI's commands.
 		{args: []string{"uploads", "create", "--filename", "a", "--mime-type", "text/plain", "--purpose", "batch"}},
@@ -195,6 +205,7 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 		{args: []string{"serve", "--sweep-interval", "-1s"}},
 		{args: []string{"serve", "--upload-ttl", "500ms"}},
 		{args: []string{"serve", "--storage", "memory", "--fsync"}},
+		{args: []string{"serve", "--addr", "localhost"}},
 		{args: []string{"demo", good, good}},
 		{args: []string{"demo", "--part-size", "huge"}},
 		{args: []string{"demo", "--part-size", "65MiB"}},

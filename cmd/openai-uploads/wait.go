@@ -67,7 +67,7 @@ func (a *app) waitOptions(cmd *cli.Command, flag string) (helpers.WaitOptions, e
 // or the failed one with a *helpers.ProcessingError, or nil with the error of a wait that did not
 // get an answer.
 func (a *app) waitFor(ctx context.Context, c *helpers.Client, id string, opts helpers.WaitOptions, quiet bool) (*generated.OpenAIFile, error) {
-	v := &waitView{con: a.console, id: id, now: time.Now, quiet: quiet, limit: opts.Timeout}
+	v := &waitView{con: a.console, id: printable(id, ""), now: time.Now, quiet: quiet, limit: opts.Timeout}
 	v.begin()
 	opts.OnPoll = v.polled
 	file, err := c.WaitForProcessing(ctx, id, opts)
@@ -75,6 +75,9 @@ func (a *app) waitFor(ctx context.Context, c *helpers.Client, id string, opts he
 	var pe *helpers.ProcessingError
 	if errors.As(err, &pe) {
 		return pe.File, err
+	}
+	if err != nil {
+		err = stopped{while: "while waiting for " + printable(id, "") + " to be processed", err: err}
 	}
 	return file, failure(err)
 }
