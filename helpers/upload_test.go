@@ -266,7 +266,9 @@ func TestUploadContextCancel(t *testing.T) {
 	for _, ep := range entryPoints {
 		t.Run(ep.name, func(t *testing.T) {
 			srv := startServer(t, conformance.ServerOptions{})
-			c := newClient(t, srv.URL)
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.HTTPClient = &http.Client{Transport: tr} })
+			before := goleak.IgnoreCurrent() // the server's goroutines, and the test's
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			_, err := ep.upload(ctx, t, c, pattern(40*testPartSize), helpers.UploadOptions{
@@ -290,7 +292,10 @@ func TestUploadContextCancel(t *testing.T) {
 			if n := srv.Stats().Operations["addUploadPart"]; n >= 40 {
 				t.Errorf("%d part requests: the parts went on after the cancel", n)
 			}
-			goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			// Idle keep-alive connections are the transport's, not the upload's: closed, every
+			// goroutine the upload started must be gone (goleak retries while they wind down).
+			tr.CloseIdleConnections()
+			goleak.VerifyNone(t, before)
 		})
 	}
 }
