@@ -19,6 +19,7 @@ func (u *upload) start(ctx context.Context) error {
 			if len(u.ckpt.cp.Parts) > 0 {
 				u.redo = make(chan partSpan, len(u.parts)) // each part is requeued at most once
 			}
+			u.prog.setUpload(u.up.ID)
 			return nil
 		}
 	}
@@ -27,6 +28,7 @@ func (u *upload) start(ctx context.Context) error {
 		return err
 	}
 	u.up = up
+	u.prog.setUpload(up.ID) // reported at once: the caller learns the id even if what follows fails
 	if u.ckpt != nil {
 		if err := u.ckpt.reset(u.newCheckpoint(up)); err != nil {
 			return fmt.Errorf("writing checkpoint %s: %w", u.ckpt.path, err)

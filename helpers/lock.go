@@ -65,7 +65,7 @@ func lockCheckpoint(path string, src fs.FileInfo) (*checkpointLock, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("locking checkpoint %s (with %s): %w", path, lockPath, err)
+			return nil, inputErrorf(checkpointField, "%s: cannot lock its lock file %s: %v", path, lockPath, pathReason(err))
 		case !locked:
 			return nil, fmt.Errorf("checkpoint %s is in use by another upload running now (it holds %s); wait until that upload ends, or choose another checkpoint: %w", path, lockPath, ErrCheckpointInUse)
 		}

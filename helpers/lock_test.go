@@ -202,5 +202,3 @@ func leftoverLock(t *testing.T, c *helpers.Client, path string) string {
 	}
 	return string(content)
 }
-
-

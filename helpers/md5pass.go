@@ -28,15 +28,24 @@ var errExpectedMD5 = errors.New("the file's md5 is not the one expected")
 // SkipMD5) and each part's (with a checkpoint, also with SkipMD5). A failure, or a file whose md5
 // is not UploadOptions.MD5, cancels the attempt through cancel at once, without waiting for the
 // parts. It returns nil for a plain reader (its md5 is computed as its parts are read).
+//
+// Which parts it hashes, with a checkpoint: with SkipMD5, every part (checkSource compares each
+// with the md5 of what its request carried, to see a file changed while it was being
+// uploaded); with the md5 on, only the parts recorded in a resumed checkpoint, to check them: the
+// server's check of the whole file's md5 at complete sees the rest (an md5 pass is twice as
+// slow with both: see BenchmarkHashPass).
 func (u *upload) startPass(ctx context.Context, cancel context.CancelCauseFunc) *md5Pass {
 	whole := !u.opts.SkipMD5
-	perPart := u.read != nil
-	if u.src.at == nil || (!whole && !perPart) {
-		return nil
+	var parts func(int) bool
+	switch {
+	case u.read == nil: // no checkpoint
+	case u.opts.SkipMD5:
+		parts = func(int) bool { return true }
+	case u.recorded != nil:
+		parts = func(i int) bool { return u.recorded[i] != "" }
 	}
-	var partSize int64
-	if perPart {
-		partSize = u.opts.PartSize
+	if u.src.at == nil || (!whole && parts == nil) {
+		return nil
 	}
 	p := &md5Pass{done: make(chan struct{})}
 	go func() {
@@ -44,7 +53,7 @@ func (u *upload) startPass(ctx context.Context, cancel context.CancelCauseFunc) 
 		if u.redo != nil {
 			defer close(u.redo) // nothing more to requeue
 		}
-		p.sum, p.err = hashPass(ctx, u.src.at, u.src.size, whole, partSize, u.partRead)
+		p.sum, p.err = hashPass(ctx, u.src.at, u.src.size, whole, u.opts.PartSize, parts, u.partRead)
 		if p.err == nil && u.opts.MD5 != "" && p.sum != u.opts.MD5 {
 			p.err = fmt.Errorf("md5 mismatch: the file's md5 is %s, but UploadOptions.MD5 expects %s: %w", p.sum, u.opts.MD5, errExpectedMD5)
 		}
@@ -68,22 +77,21 @@ func (p *md5Pass) wait() (string, error) {
 // reached.
 var passHook func(off int64)
 
-// hashPass reads r's first size bytes in order, 1 MiB at a time (never across a part's end), and
-// returns the md5 of the whole when whole is set; when partSize > 0 it hands each part's md5 to
-// onPart as soon as the part is read.
-func hashPass(ctx context.Context, r io.ReaderAt, size int64, whole bool, partSize int64, onPart func(index int, sum string)) (string, error) {
-	var wh, ph hash.Hash
+// hashPass reads r's first size bytes in order, 1 MiB at a time (never across the end of a part
+// of partSize bytes), and returns the md5 of the whole when whole is set; for each part that
+// parts (if set) asks for, it hands the part's md5 to onPart as soon as the part is read.
+func hashPass(ctx context.Context, r io.ReaderAt, size int64, whole bool, partSize int64, parts func(int) bool, onPart func(index int, sum string)) (string, error) {
+	var wh hash.Hash
 	if whole {
 		wh = md5.New()
 	}
-	if partSize > 0 {
-		ph = md5.New()
-	}
+	ph := md5.New()
 	buf := make([]byte, 1<<20)
-	index, partEnd := 0, size
-	if ph != nil {
-		partEnd = min(size, partSize)
+	index, partEnd := 0, min(size, partSize)
+	if partSize <= 0 {
+		partEnd = size
 	}
+	hashing := parts != nil && parts(0)
 	for off := int64(0); off < size; {
 		if ctx.Err() != nil {
 			return "", context.Cause(ctx)
@@ -93,7 +101,7 @@ func hashPass(ctx context.Context, r io.ReaderAt, size int64, whole bool, partSi
 		if wh != nil {
 			wh.Write(buf[:n])
 		}
-		if ph != nil {
+		if hashing {
 			ph.Write(buf[:n])
 		}
 		off += int64(n)
@@ -106,11 +114,14 @@ func hashPass(ctx context.Context, r io.ReaderAt, size int64, whole bool, partSi
 			}
 			return "", fmt.Errorf("md5: reading the source: %w", err)
 		}
-		if ph != nil && off == partEnd {
-			onPart(index, hex.EncodeToString(ph.Sum(nil)))
-			ph.Reset()
+		if off == partEnd {
+			if hashing {
+				onPart(index, hex.EncodeToString(ph.Sum(nil)))
+				ph.Reset()
+			}
 			index++
 			partEnd = min(size, partEnd+partSize)
+			hashing = parts != nil && off < size && parts(index)
 		}
 	}
 	if wh == nil {

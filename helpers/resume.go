@@ -245,7 +245,8 @@ func (u *upload) requeued(ctx context.Context) iter.Seq[partSpan] {
 
 // checkSource makes sure the file did not change while it was being uploaded, before complete:
 // its size and modification time as they were when it was opened, and, with a checkpoint, each
-// part's md5 as the md5 pass read it equal to the md5 of the bytes its request carried. (A
+// part's md5 as the md5 pass read it (the parts it hashes: see startPass) equal to the md5 of
+// the bytes its request carried. (A
 // change that keeps the size and restores the modification time after both reads of a part is
 // not seen; the File then holds the bytes as they were read.)
 func (u *upload) checkSource() error {
@@ -266,7 +267,7 @@ func (u *upload) checkSource() error {
 		return nil
 	}
 	for i, span := range u.parts {
-		if u.sent[i] != u.read[i] {
+		if u.read[i] != "" && u.sent[i] != u.read[i] { // read: the parts the md5 pass hashed
 			return u.changed("part %d (bytes %d-%d) read differently when it was sent and when its md5 was computed", i, span.offset, span.offset+span.length-1)
 		}
 	}

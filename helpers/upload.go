@@ -338,7 +338,6 @@ func (u *upload) attempt(ctx context.Context) (*generated.Upload, error) {
 	if err := u.start(wctx); err != nil {
 		return nil, err
 	}
-	u.prog.setUpload(u.up.ID)
 
 	// Parts, and the md5 pass beside them.
 	u.prog.setPhase(PhaseSending)

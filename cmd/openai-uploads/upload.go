@@ -107,7 +107,7 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	quiet := cmd.Bool("quiet")
 	view := a.newProgressView(quiet, label)
-	opts.Progress = view.update
+	opts.Progress = a.announcer(opts.Checkpoint, view.update)
 	opts.Notify = view.notice
 	var up *generated.Upload
 	if path == "-" {
@@ -117,7 +117,7 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	view.finish(err)
 	if err != nil {
-		return failure(err, fields)
+		return failure(uploadFailure(err), fields)
 	}
 	if !wantWait || up.File == nil {
 		return a.print(cmd, up)
