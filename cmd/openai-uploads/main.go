@@ -13,8 +13,9 @@
 // ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --timeout DURATION, --stall-timeout DURATION,
 // --version.
 //
-// Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (an
-// unknown command or flag, a missing or bad flag, an unreadable file); 130 interrupted by SIGINT
+// Exit codes: 0 success; 1 the operation failed (the API's error on stderr), or upload's
+// --checkpoint is in use by another run; 2 usage error (an unknown command or flag, a missing or
+// bad flag, an unreadable file, a --checkpoint that is not safe to use); 130 interrupted by SIGINT
 // (Ctrl-C) and 143 by SIGTERM, after the Upload under way was cancelled or, with --checkpoint,
 // left resumable. A second Ctrl-C exits at once.
 package main

@@ -18,8 +18,11 @@ func (a *app) uploadCommand() *cli.Command {
 		Usage:     "upload a file in parallel parts (chunked, with md5, retries, progress and resume) and print the completed Upload",
 		ArgsUsage: "PATH (a file, or - for stdin with --size and --filename)",
 		Description: "Creates an Upload, sends the file's parts in parallel straight from the file, completes the Upload with\n" +
-			"the md5 of the whole file, and prints the Upload (with its File) as JSON. On failure or Ctrl-C the Upload\n" +
-			"is cancelled, or, with --checkpoint, left pending so that the same command resumes it.\n\n" +
+			"the md5 of the whole file, and prints the Upload (with its File) as JSON. The Upload's id goes to stderr as\n" +
+			"soon as it exists (also with --quiet). On failure or Ctrl-C the Upload is cancelled, or, with --checkpoint\n" +
+			"and a cause that may pass (network, 429, 5xx, Ctrl-C), left pending: the same command resumes it, sending\n" +
+			"only the parts missing or changed. --checkpoint never overwrites a file that is not a checkpoint, and one\n" +
+			"run at a time uses it (another exits 1, saying it is in use).\n\n" +
 			"Progress goes to stderr: on a terminal one line redrawn in place (phase, bar, percent, bytes, rate and ETA\n" +
 			"averaged over 10 s, retries, parts, streams), else a plain line at most once a second; then one line saying\n" +
 			"how it ended. With --wait the command then polls the File until it is processed (see files wait).\n\n" +
@@ -33,7 +36,7 @@ func (a *app) uploadCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-md5", Usage: "do not compute or send the md5"},
 			&cli.StringFlag{Name: "md5", Usage: "expected md5 of the file (hex); the upload fails before complete if it differs"},
 			&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N (N in 3600..2592000)"},
-			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress; run again with it to resume", TakesFile: true},
+			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress (a new file, or a checkpoint); run again with it to resume", TakesFile: true},
 			&cli.StringFlag{Name: "size", Usage: "size of the data on stdin (PATH -), a size such as 1048576 or 1MiB"},
 			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries of each request (create, each part, complete; 0: none)"},
 			&cli.BoolFlag{Name: "wait", Usage: "then wait until the File is processed (or failed), polling with backoff"},
