@@ -122,7 +122,7 @@ func (m *mutateAt) wrap(next http.Handler) http.Handler {
 // with neither md5 nor checkpoint (nothing reads the file twice), or after both of a part's reads.
 func TestFileChangedDuringUpload(t *testing.T) {
 	const size = 6 * testPartSize
-	for _, change := range []string{"append", "truncate", "rewrite", "rewrite keeping the time"} {
+	for _, change := range []string{"append", "append keeping the time", "truncate", "rewrite", "rewrite keeping the time"} {
 		for _, skipMD5 := range []bool{false, true} {
 			for _, withCheckpoint := range []bool{false, true} {
 				if change == "rewrite keeping the time" && skipMD5 && !withCheckpoint {
@@ -135,6 +135,12 @@ func TestFileChangedDuringUpload(t *testing.T) {
 					switch change {
 					case "append":
 						m.mutate = func() { appendTo(t, path, []byte("{\"late\":1}\n")) }
+					case "append keeping the time": // only the size tells
+						m.mutate = func() {
+							info, _ := os.Stat(path)
+							appendTo(t, path, []byte("{\"late\":1}\n"))
+							must(t, os.Chtimes(path, info.ModTime(), info.ModTime()))
+						}
 					case "truncate":
 						m.mutate = func() { must(t, os.Truncate(path, 4*testPartSize+10)) }
 					case "rewrite":

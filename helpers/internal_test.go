@@ -3,6 +3,8 @@ package helpers
 import (
 	"errors"
 	"net/http"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +142,33 @@ func TestClassifyCheckpoint(t *testing.T) {
 		case err != nil || got.cp != nil || !strings.Contains(got.stale, tc.stale) || got.oldID != tc.id:
 			t.Errorf("%s: %+v, %v; want stale %q naming %s", tc.name, got, err, tc.stale, tc.id)
 		}
+	}
+}
+
+// TestCheckpointRecordReplaces: a part sent again replaces its record (a checkpoint with a part
+// twice would not decode), and what is saved decodes to what was recorded.
+func TestCheckpointRecordReplaces(t *testing.T) {
+	f := &checkpointFile{path: t.TempDir() + "/cp.json", cp: checkpoint{Format: checkpointFormat, Version: checkpointVersion,
+		UploadID: "upload_1", Size: 10, PartSize: 4, Parts: []checkpointPart{}}}
+	const a, b = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	for _, r := range []struct {
+		index   int
+		id, md5 string
+	}{{2, "part_c", a}, {0, "part_a", a}, {2, "part_c2", b}} {
+		if err := f.record(r.index, r.id, r.md5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatalf("the saved checkpoint does not decode: %v\n%s", err, data)
+	}
+	want := []checkpointPart{{0, "part_a", a}, {2, "part_c2", b}}
+	if !reflect.DeepEqual(cp.Parts, want) {
+		t.Errorf("parts %+v, want %+v", cp.Parts, want)
 	}
 }

@@ -67,17 +67,29 @@ func lockCheckpoint(path string, src fs.FileInfo) (*checkpointLock, error) {
 		case err != nil:
 			return nil, inputErrorf(checkpointField, "%s: cannot lock its lock file %s: %v", path, lockPath, pathReason(err))
 		case !locked:
-			return nil, fmt.Errorf("checkpoint %s is in use by another upload running now (it holds %s); wait until that upload ends, or choose another checkpoint: %w", path, lockPath, ErrCheckpointInUse)
+			return nil, &inUseError{fmt.Sprintf("checkpoint %s is in use by another upload running now (it holds %s); wait until that upload ends, or choose another checkpoint", path, lockPath)}
 		}
-		held, herr := fl.Stat()
-		now, nerr := os.Lstat(lockPath)
-		if herr != nil || nerr != nil || !os.SameFile(held, now) || !os.SameFile(held, info) {
-			_ = fl.Unlock() // removed or replaced since it was opened, or since it was checked
+		if !stillAtPath(fl, lockPath, info) {
+			_ = fl.Unlock()
 			continue
 		}
 		return &checkpointLock{fl: fl, path: lockPath, ours: ours}, nil
 	}
-	return nil, fmt.Errorf("checkpoint %s: its lock file %s kept being created and removed by other runs; try again: %w", path, lockPath, ErrCheckpointInUse)
+	return nil, &inUseError{fmt.Sprintf("checkpoint %s is in use by other uploads: its lock file %s kept being created and removed; try again", path, lockPath)}
+}
+
+// inUseError is ErrCheckpointInUse with a message naming the checkpoint.
+type inUseError struct{ msg string }
+
+func (e *inUseError) Error() string        { return e.msg }
+func (e *inUseError) Is(target error) bool { return target == ErrCheckpointInUse }
+
+// stillAtPath reports whether the file fl locked is the one at lockPath now, and the one checked
+// before (info): not removed or replaced since it was checked or opened.
+func stillAtPath(fl *flock.Flock, lockPath string, info fs.FileInfo) bool {
+	held, herr := fl.Stat()
+	now, nerr := os.Lstat(lockPath)
+	return herr == nil && nerr == nil && os.SameFile(held, now) && os.SameFile(held, info)
 }
 
 // prepareLockFile makes sure the lock file exists and may be used: it creates it holding

@@ -70,6 +70,9 @@ func (u *upload) resumable(ctx context.Context, cause error) bool {
 		return false
 	case errors.Is(cause, ErrSourceChanged):
 		// Resumable when the plan still holds: the next call sends the parts whose bytes changed.
+		if u.src.file == nil {
+			return false
+		}
 		info, err := u.src.file.Stat()
 		return err == nil && info.Size() == u.src.size
 	case errors.As(cause, &apiErr):

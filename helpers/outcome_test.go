@@ -218,6 +218,19 @@ func refuseParts(after int32, status int, code string) func(http.Handler) http.H
 	}
 }
 
+// resetParts drops the connection of part requests from the (after+1)-th on, unanswered.
+func resetParts(after int32) func(http.Handler) http.Handler {
+	g := newGate("/parts", after)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/parts") && g.seen.Add(1) > g.from {
+				panic(http.ErrAbortHandler) // the connection is closed without an answer
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // TestFailureOutcomes: what a failure with a checkpoint does to the Upload and the checkpoint,
 // and what the next call then does: a cause that may pass leaves the Upload pending and the
 // checkpoint, and the next call sends only the missing parts; any other cancels the Upload (or
@@ -234,6 +247,7 @@ func TestFailureOutcomes(t *testing.T) {
 		{"503 after retries", refuseParts(2, 503, "overloaded"), true, generated.UploadStatusPending, nil},
 		{"429 after retries", refuseParts(2, 429, "rate_limit_exceeded"), true, generated.UploadStatusPending, nil},
 		{"401", refuseParts(2, 401, "invalid_api_key"), true, generated.UploadStatusPending, nil},
+		{"connection reset after retries", resetParts(2), true, generated.UploadStatusPending, nil},
 		{"400", refuseParts(2, 400, "refused"), false, generated.UploadStatusCancelled, func(t *testing.T, e *helpers.UploadError) {
 			if !e.Cancelled {
 				t.Errorf("not Cancelled: %+v", e)
@@ -354,5 +368,41 @@ func TestExpectedMD5FailsEarly(t *testing.T) {
 	}
 	if _, err := os.Stat(checkpoint); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the checkpoint is still there: %v", err)
+	}
+}
+
+// TestDiscardedCheckpointIsRemoved: a checkpoint that cannot be resumed (here the file grew) is
+// removed as its Upload is cancelled, before the new Upload is made: when that create fails, the
+// next call does not find the dead Upload again.
+func TestDiscardedCheckpointIsRemoved(t *testing.T) {
+	var refuse atomic.Bool
+	srv := startServer(t, conformance.ServerOptions{}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refuse.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/v1/uploads") {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(400)
+				_, _ = io.WriteString(w, `{"error":{"message":"no","type":"invalid_request_error","param":null,"code":"refused"}}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	c := newClient(t, srv.URL)
+	path := writeFile(t, "train.jsonl", pattern(4*testPartSize))
+	checkpoint := filepath.Join(t.TempDir(), "cp.json")
+	var n []string
+	old := crashAfter(t, c, path, checkpoint, 2, &n)
+	appendTo(t, path, []byte("more\n"))
+	refuse.Store(true)
+	_, err := c.UploadFile(hangGuard(t), path, helpers.UploadOptions{Purpose: "fine-tune", PartSize: testPartSize, Checkpoint: checkpoint})
+	var apiErr *helpers.APIError
+	if !errors.As(err, &apiErr) || apiErr.Operation != "createUpload" {
+		t.Fatalf("err = %v, want the refused create", err)
+	}
+	if u, _ := srv.Upload(old.UploadID); u.Status != generated.UploadStatusCancelled {
+		t.Errorf("the old Upload is %q, want cancelled", u.Status)
+	}
+	if _, err := os.Stat(checkpoint); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the discarded checkpoint is still there: %v", err)
 	}
 }

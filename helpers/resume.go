@@ -126,12 +126,17 @@ func (u *upload) newCheckpoint(up *generated.Upload) checkpoint {
 // Upload where it may still be pending, and returns false: a new Upload is made. Whether the
 // Upload is still pending is learnt from its first request (the API cannot be asked): if it is
 // not, run starts a new one (restartable).
-func (u *upload) resume(ctx context.Context) bool {
+func (u *upload) resume(ctx context.Context) (resumed bool) {
 	found, path := u.found, u.ckpt.path
 	u.found = nil
 	if found == nil {
 		return false
 	}
+	defer func() {
+		if !resumed { // it names an Upload that is no more: gone, even if no new one is made
+			_ = u.ckpt.remove()
+		}
+	}()
 	if found.cp == nil {
 		if found.oldID != "" {
 			u.notify("checkpoint %s is not resumed: %s; cancelling upload %s and starting a new one", path, found.stale, found.oldID)
@@ -173,7 +178,7 @@ func (u *upload) resume(ctx context.Context) bool {
 		modified = " (the file was modified since the checkpoint was written)"
 		u.ckpt.cp.ModTimeNs = u.src.info.ModTime().UnixNano()
 	}
-	u.notify("resuming upload %s from checkpoint %s: %d of %d parts already sent; each is checked against the file and sent again if its bytes changed%s", cp.UploadID, path, len(cp.Parts), len(u.parts), modified)
+	u.notify("resuming upload %s from checkpoint %s: %d of %d parts already sent, each checked against the file%s", cp.UploadID, path, len(cp.Parts), len(u.parts), modified)
 	return true
 }
 

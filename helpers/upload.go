@@ -372,8 +372,9 @@ func (u *upload) attempt(ctx context.Context) (*generated.Upload, error) {
 	return done, nil
 }
 
-// restart forgets the resumed Upload, to start a new one.
+// restart forgets the resumed Upload, and its checkpoint, to start a new one.
 func (u *upload) restart() {
+	_ = u.ckpt.remove()
 	u.up, u.resumed, u.ckptCurrent = nil, false, false
 	u.completeSent, u.completeUnknown = false, false
 	clear(u.ids)
