@@ -202,3 +202,33 @@ func leftoverLock(t *testing.T, c *helpers.Client, path string) string {
 	}
 	return string(content)
 }
+
+// TestLeftoversOfAKilledSave: a run killed while saving its checkpoint leaves a temporary file
+// beside it (<checkpoint>.tmp-<digits>, empty or part of a checkpoint); the next run removes
+// those, and only those.
+func TestLeftoversOfAKilledSave(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{})
+	c := newClient(t, srv.URL)
+	path := writeFile(t, "train.jsonl", pattern(2*testPartSize))
+	dir := t.TempDir()
+	checkpoint := filepath.Join(dir, "cp.json")
+	for name, content := range map[string]string{
+		"cp.json.tmp-123":    "{\n  \"format\": \"openai-uploads-checkpoint\",\n  \"vers", // cut short
+		"cp.json.tmp-456":    "",
+		"cp.json.tmp-789":    "somebody's notes",
+		"cp.json.tmp-abc":    "",
+		"other.json.tmp-12":  "",
+		"cp.json.lock.tmp-5": "", // a run killed as it created the lock file
+		"cp.json.lock.tmp-6": "a lock of something else",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.UploadFile(hangGuard(t), path, helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize, Checkpoint: checkpoint}); err != nil {
+		t.Fatal(err)
+	}
+	if names, want := dirNames(t, dir), []string{"cp.json.lock.tmp-6", "cp.json.tmp-789", "cp.json.tmp-abc", "other.json.tmp-12"}; !slices.Equal(names, want) {
+		t.Errorf("left: %v, want %v", names, want)
+	}
+}

@@ -1,6 +1,7 @@
 package helpers
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/openai-uploads/uploads/generated"
@@ -57,6 +59,7 @@ func (u *upload) openCheckpoint() error {
 		lock.release()
 		return err
 	}
+	removeLeftovers(path)
 	u.lock, u.found = lock, found
 	u.ckpt = &checkpointFile{path: path}
 	return nil
@@ -98,6 +101,35 @@ func (u *upload) inspectCheckpoint(path string) (*existingCheckpoint, error) {
 		return nil, inputErrorf(checkpointField, "%s exists and is %v; it is not overwritten: remove it or choose another path", path, err)
 	}
 	return found, nil
+}
+
+// removeLeftovers removes the temporary files that runs killed while saving left beside the
+// checkpoint: <checkpoint>.tmp-<digits> (os.CreateTemp's names), empty or holding this SDK's
+// format marker, and <checkpoint>.lock.tmp-<digits>, empty or holding the lock's marker. It runs
+// under the lock, when no run of this checkpoint is saving. (A run creating the lock file at
+// this instant, which would find its temporary file gone, creates the lock file in place.)
+func removeLeftovers(path string) {
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	ours := map[string]func([]byte) bool{
+		base + ".tmp-":              func(b []byte) bool { return bytes.Contains(b, []byte(`"`+checkpointFormat+`"`)) },
+		base + lockSuffix + ".tmp-": func(b []byte) bool { return string(b) == lockMarker },
+	}
+	for _, e := range entries {
+		for prefix, marked := range ours {
+			digits, ok := strings.CutPrefix(e.Name(), prefix)
+			if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+				continue
+			}
+			name := filepath.Join(dir, e.Name())
+			if data, err := readCapped(name, maxCheckpointBytes); err == nil && (len(data) == 0 || marked(data)) {
+				_ = os.Remove(name)
+			}
+		}
+	}
 }
 
 // closeCheckpoint releases the lock.
