@@ -2,6 +2,7 @@ package helpers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -89,7 +90,7 @@ func (u *upload) recoverFile(ctx context.Context, known bool) (*generated.Upload
 	}
 	if f == nil {
 		if err == nil {
-			err = fmt.Errorf("no File named %q of %d bytes and purpose %s created since the Upload is listed", u.opts.Filename, u.src.size, u.opts.Purpose)
+			err = fmt.Errorf("no File named %q of %d bytes and purpose %s created since the Upload is listed: %w", u.opts.Filename, u.src.size, u.opts.Purpose, errFileNotListed)
 		}
 		if known {
 			return nil, fmt.Errorf("upload %s is completed (by a complete whose reply was lost), but its File was not found: %w", u.up.ID, err)
@@ -107,6 +108,10 @@ func (u *upload) recoverFile(ctx context.Context, known bool) (*generated.Upload
 	done.File = f
 	return &done, nil
 }
+
+// errFileNotListed is wrapped by recoverFile's error when the files list was read and holds no
+// File of the Upload.
+var errFileNotListed = errors.New("no such File is listed")
 
 // findFilePage is how many files each page of the search asks for.
 const findFilePage = 100

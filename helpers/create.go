@@ -9,31 +9,36 @@ import (
 	"github.com/openai-uploads/uploads/generated"
 )
 
-// start creates the Upload, or resumes the checkpointed one. It returns an error, or, in the
-// rare case where failing revealed a completed Upload, that Upload.
-func (u *upload) start(ctx context.Context) (*generated.Upload, error) {
-	if u.opts.Checkpoint != "" {
-		resumed, err := u.resume(ctx)
-		if err != nil || resumed {
-			return nil, err
+// start creates the Upload, or resumes the checkpointed one (u.up). With ctx cancelled while
+// the Upload was being created, it returns ctx's cause with u.up set: fail then cancels it.
+func (u *upload) start(ctx context.Context) error {
+	u.redo = nil
+	if u.ckpt != nil {
+		u.sent, u.read = make([]string, len(u.parts)), make([]string, len(u.parts))
+		if u.resume(ctx) {
+			if len(u.ckpt.cp.Parts) > 0 {
+				u.redo = make(chan partSpan, len(u.parts)) // each part is requeued at most once
+			}
+			u.prog.setUpload(u.up.ID)
+			return nil
 		}
 	}
 	up, err := u.create(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	u.up = up
-	if u.opts.Checkpoint != "" {
-		ckpt := &checkpointFile{path: u.opts.Checkpoint, cp: u.newCheckpoint(up.ID, up.ExpiresAt)}
-		if err := ckpt.save(); err != nil {
-			return u.fail(ctx, fmt.Errorf("writing checkpoint %s: %w", u.opts.Checkpoint, err))
+	u.prog.setUpload(up.ID) // reported at once: the caller learns the id even if what follows fails
+	if u.ckpt != nil {
+		if err := u.ckpt.reset(u.newCheckpoint(up)); err != nil {
+			return fmt.Errorf("writing checkpoint %s: %w", u.ckpt.path, err)
 		}
-		u.ckpt = ckpt
+		u.ckptCurrent = true
 	}
 	if ctx.Err() != nil { // cancelled while the Upload was being created
-		return u.fail(ctx, context.Cause(ctx))
+		return context.Cause(ctx)
 	}
-	return nil, nil
+	return nil
 }
 
 // create creates the Upload, retrying up to UploadOptions.MaxRetries times. createUpload is not

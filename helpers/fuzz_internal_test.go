@@ -37,14 +37,18 @@ func FuzzPlanParts(f *testing.F) {
 // FuzzDecodeCheckpoint: any bytes decode to an error or to a checkpoint whose parts are in range,
 // once each, with ids; an accepted checkpoint survives a round trip.
 func FuzzDecodeCheckpoint(f *testing.F) {
-	f.Add([]byte(`{"version":1,"upload_id":"upload_1","expires_at":1,"size":10,"mtime_ns":1,"part_size":4,"purpose":"batch","filename":"a","mime_type":"text/plain","parts":[{"index":0,"id":"part_a"},{"index":2,"id":"part_c"}]}`))
-	f.Add([]byte(`{"version":1,"upload_id":"u","size":8589934592,"part_size":67108864,"parts":[{"index":127,"id":"p"}]}`))
+	f.Add([]byte(`{"format":"openai-uploads-checkpoint","version":2,"upload_id":"upload_1","created_at":1,"expires_at":1,"size":10,"mtime_ns":1,"part_size":4,"purpose":"batch","filename":"a","mime_type":"text/plain","parts":[{"index":0,"id":"part_a","md5":"0123456789abcdef0123456789abcdef"},{"index":2,"id":"part_c","md5":"0123456789abcdef0123456789abcdef"}]}`))
+	f.Add([]byte(`{"format":"openai-uploads-checkpoint","version":2,"upload_id":"u","size":8589934592,"part_size":67108864,"parts":[{"index":127,"id":"p","md5":"0123456789abcdef0123456789abcdef"}]}`))
+	f.Add([]byte(`{"format":"openai-uploads-checkpoint","version":2,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p","md5":"00"}]}`))
+	f.Add([]byte(`{"format":"openai-uploads-checkpoint","version":2,"upload_id":"u","size":-1,"part_size":4,"parts":[]}`))
 	f.Add([]byte(`{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p"}]}`))
-	f.Add([]byte(`{"version":1,"upload_id":"u","size":-1,"part_size":4,"parts":[]}`))
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if found, err := classifyCheckpoint(data); err == nil && found.cp == nil && found.stale == "" {
+			t.Fatalf("classified as nothing: %q", data)
+		}
 		cp, err := decodeCheckpoint(data)
 		if err != nil {
 			return
@@ -52,7 +56,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		n := partCount(cp.Size, cp.PartSize)
 		seen := map[int]bool{}
 		for _, p := range cp.Parts {
-			if p.Index < 0 || int64(p.Index) >= n || seen[p.Index] || p.ID == "" {
+			if p.Index < 0 || int64(p.Index) >= n || seen[p.Index] || p.ID == "" || len(p.MD5) != 32 {
 				t.Fatalf("accepted a bad part %+v (of %d)", p, n)
 			}
 			seen[p.Index] = true

@@ -1,7 +1,11 @@
 package helpers
 
 import (
+	"errors"
 	"net/http"
+	"os"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,25 +85,90 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestDecodeCheckpoint(t *testing.T) {
-	valid := `{"version":1,"upload_id":"upload_1","expires_at":1,"size":10,"mtime_ns":1,"part_size":4,"purpose":"batch","filename":"a","mime_type":"text/plain","parts":[{"index":0,"id":"part_a"},{"index":2,"id":"part_c"}]}`
+	const m = `"format":"openai-uploads-checkpoint","version":2`
+	const sum = `"md5":"0123456789abcdef0123456789abcdef"`
+	valid := `{` + m + `,"upload_id":"upload_1","created_at":1,"expires_at":1,"size":10,"mtime_ns":1,"part_size":4,"purpose":"batch","filename":"a","mime_type":"text/plain","parts":[{"index":0,"id":"part_a",` + sum + `},{"index":2,"id":"part_c",` + sum + `}]}`
 	if cp, err := decodeCheckpoint([]byte(valid)); err != nil || len(cp.Parts) != 2 {
 		t.Fatalf("valid checkpoint: %v", err)
 	}
 	for name, bad := range map[string]string{
 		"not json":        `{`,
-		"version":         `{"version":2,"upload_id":"u","size":1,"part_size":1,"parts":[]}`,
-		"no upload":       `{"version":1,"upload_id":"","size":1,"part_size":1,"parts":[]}`,
-		"zero size":       `{"version":1,"upload_id":"u","size":0,"part_size":1,"parts":[]}`,
-		"size above 8 GB": `{"version":1,"upload_id":"u","size":8589934593,"part_size":67108864,"parts":[]}`,
-		"part size":       `{"version":1,"upload_id":"u","size":1,"part_size":67108865,"parts":[]}`,
-		"index past end":  `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p"}]}`,
-		"negative index":  `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":-1,"id":"p"}]}`,
-		"twice":           `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":"p"},{"index":1,"id":"q"}]}`,
-		"no part id":      `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":""}]}`,
-		"unknown field":   `{"version":1,"upload_id":"u","size":10,"part_size":4,"parts":[],"extra":1}`,
+		"no marker":       `{"version":2,"upload_id":"u","size":1,"part_size":1,"parts":[]}`,
+		"version":         `{"format":"openai-uploads-checkpoint","version":1,"upload_id":"u","size":1,"part_size":1,"parts":[]}`,
+		"no upload":       `{` + m + `,"upload_id":"","size":1,"part_size":1,"parts":[]}`,
+		"zero size":       `{` + m + `,"upload_id":"u","size":0,"part_size":1,"parts":[]}`,
+		"size above 8 GB": `{` + m + `,"upload_id":"u","size":8589934593,"part_size":67108864,"parts":[]}`,
+		"part size":       `{` + m + `,"upload_id":"u","size":1,"part_size":67108865,"parts":[]}`,
+		"index past end":  `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p",` + sum + `}]}`,
+		"negative index":  `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":-1,"id":"p",` + sum + `}]}`,
+		"twice":           `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":"p",` + sum + `},{"index":1,"id":"q",` + sum + `}]}`,
+		"no part id":      `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":"",` + sum + `}]}`,
+		"no part md5":     `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":"p"}]}`,
+		"bad part md5":    `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":1,"id":"p","md5":"xyz"}]}`,
+		"unknown field":   `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[],"extra":1}`,
 	} {
 		if _, err := decodeCheckpoint([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted %s", name, bad)
 		}
+	}
+}
+
+// TestClassifyCheckpoint: what a file found at the checkpoint path is taken for. Only a file
+// with the format marker, or exactly a version-1 checkpoint, is this SDK's; a newer version is
+// refused apart.
+func TestClassifyCheckpoint(t *testing.T) {
+	const m = `"format":"openai-uploads-checkpoint"`
+	v1 := `{"version":1,"upload_id":"upload_1","expires_at":1,"size":10,"mtime_ns":1,"part_size":4,"purpose":"batch","filename":"a","mime_type":"text/plain","parts":[{"index":0,"id":"part_a"}]}`
+	for _, tc := range []struct {
+		name, data string
+		wantErr    error
+		stale, id  string
+	}{
+		{"empty", ``, errNotCheckpoint, "", ""},
+		{"data", "{\"custom_id\":\"r1\"}\n{\"custom_id\":\"r2\"}\n", errNotCheckpoint, "", ""},
+		{"truncated JSON without marker", `{"version":1,"upload_id":`, errNotCheckpoint, "", ""},
+		{"a JSON array", `[1,2]`, errNotCheckpoint, "", ""},
+		{"version 1 with an extra field", v1[:len(v1)-1] + `,"x":1}`, errNotCheckpoint, "", ""},
+		{"newer", `{` + m + `,"version":3,"upload_id":"upload_9"}`, errNewerCheckpoint, "", ""},
+		{"version 1", v1, nil, "earlier version", "upload_1"},
+		{"damaged", `{` + m + `,"version":2,"upload_id":"upload_7","size":-1}`, nil, "damaged", "upload_7"},
+	} {
+		got, err := classifyCheckpoint([]byte(tc.data))
+		switch {
+		case tc.wantErr != nil:
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.wantErr)
+			}
+		case err != nil || got.cp != nil || !strings.Contains(got.stale, tc.stale) || got.oldID != tc.id:
+			t.Errorf("%s: %+v, %v; want stale %q naming %s", tc.name, got, err, tc.stale, tc.id)
+		}
+	}
+}
+
+// TestCheckpointRecordReplaces: a part sent again replaces its record (a checkpoint with a part
+// twice would not decode), and what is saved decodes to what was recorded.
+func TestCheckpointRecordReplaces(t *testing.T) {
+	f := &checkpointFile{path: t.TempDir() + "/cp.json", cp: checkpoint{Format: checkpointFormat, Version: checkpointVersion,
+		UploadID: "upload_1", Size: 10, PartSize: 4, Parts: []checkpointPart{}}}
+	const a, b = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	for _, r := range []struct {
+		index   int
+		id, md5 string
+	}{{2, "part_c", a}, {0, "part_a", a}, {2, "part_c2", b}} {
+		if err := f.record(r.index, r.id, r.md5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := decodeCheckpoint(data)
+	if err != nil {
+		t.Fatalf("the saved checkpoint does not decode: %v\n%s", err, data)
+	}
+	want := []checkpointPart{{0, "part_a", a}, {2, "part_c2", b}}
+	if !reflect.DeepEqual(cp.Parts, want) {
+		t.Errorf("parts %+v, want %+v", cp.Parts, want)
 	}
 }

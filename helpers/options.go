@@ -84,10 +84,30 @@ type UploadOptions struct {
 	// 0 means ClientOptions.StallTimeout (DefaultStallTimeout, 60 s, unless set); a negative
 	// value is refused.
 	StallTimeout time.Duration
-	// Checkpoint, when set, is a file where UploadFile records the Upload and each finished part,
-	// so that a later call with the same Checkpoint on the unchanged file sends only the parts
-	// that are missing. With a checkpoint a failure leaves the Upload pending instead of
-	// cancelling it. Only UploadFile supports it.
+	// Checkpoint, when set, is a file where UploadFile records the Upload and each finished part
+	// with the md5 of the bytes its request carried, so that a later call with the same
+	// Checkpoint sends only the parts that are missing or whose bytes changed since (each
+	// recorded part is checked against the file by the md5 pass, also with SkipMD5). Only
+	// UploadFile supports it.
+	//
+	// Before any request, a Checkpoint that is not safe is refused with an *InputError naming
+	// this field, and nothing is touched: a path that exists and is not a checkpoint of this SDK
+	// (or is one of a newer version), a symbolic link, anything but a regular file, the file
+	// being uploaded however it is named, or a path whose directory does not exist or cannot be
+	// written. A checkpoint of the earlier format (version 1) is replaced, saying why.
+	//
+	// One checkpoint, one upload: the call holds an OS lock on <Checkpoint>.lock for its whole
+	// run (removed at the end; one left by a killed process is harmless), and a second call with
+	// the same Checkpoint, in this process or another, fails at once with ErrCheckpointInUse.
+	//
+	// A failure whose cause may pass (the network, 408, 409, 429 or 5xx, a stall, a timeout, the
+	// caller's cancel or deadline, 401 or 403, a file changed but of the same size, reading the
+	// file, writing the checkpoint) leaves the Upload pending and the checkpoint, and the error
+	// is Resumable; any other cancels the Upload (or finds it gone) and removes the checkpoint,
+	// so that the next call starts afresh instead of failing the same way. On resume, an Upload
+	// the API does not know (404), or that was cancelled or expired, is replaced by a new one;
+	// a completed one (a run killed during complete) gives back its File, unless the file
+	// changed since. Notify says which. The checkpoint is removed on success.
 	Checkpoint string
 	// Notify, when set, is told of decisions the upload takes on its own: resuming, starting
 	// afresh (and why), cancelling after a failure, going on after a lost reply (create retried:

@@ -3,7 +3,6 @@ package helpers
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -84,6 +83,13 @@ func (u *upload) sendParts(ctx context.Context, cancel context.CancelCauseFunc, 
 	if feedErr == nil && stream != nil && ctx.Err() == nil {
 		feedErr = stream.checkEnd(ctx, u.src.size)
 	}
+	// Parts to send again, found by the md5 pass while this runs (the requeue hook, resume.go).
+	for span := range u.requeued(ctx) {
+		select {
+		case jobs <- job{span: span}:
+		case <-ctx.Done():
+		}
+	}
 	close(jobs)
 	wg.Wait()
 	if feedErr != nil {
@@ -105,7 +111,7 @@ func (u *upload) sendPart(ctx context.Context, span partSpan, buf *[]byte) error
 		} else {
 			data = io.NewSectionReader(u.src.at, span.offset, span.length)
 		}
-		body := &partReader{r: data, want: span.length, prog: u.prog}
+		body := &partReader{r: data, want: span.length, prog: u.prog, h: u.partHash()}
 		part, err := u.c.AddUploadPart(withCall(ctx, callOptions{stall: u.opts.StallTimeout}), u.up.ID, body, span.length)
 		sent, srcErr := body.finish() // from here on, nothing reads the part or counts its bytes
 		if err == nil && sent != span.length {
@@ -113,15 +119,7 @@ func (u *upload) sendPart(ctx context.Context, span partSpan, buf *[]byte) error
 			err = fmt.Errorf("addUploadPart: %w: the answer came after %d of the part's %d bytes", errNoResult, sent, span.length)
 		}
 		if err == nil {
-			u.ids[span.index] = part.ID
-			u.prog.partDone(0)
-			if u.ckpt != nil {
-				if err := u.ckpt.record(span.index, part.ID); err != nil {
-					return fmt.Errorf("writing checkpoint %s: %w", u.ckpt.path, err)
-				}
-			}
-			u.prog.report(true)
-			return nil
+			return u.partSent(span, part.ID, body.sum())
 		}
 		u.prog.rewind(sent)
 		switch {
@@ -139,8 +137,9 @@ func (u *upload) sendPart(ctx context.Context, span partSpan, buf *[]byte) error
 	}
 }
 
-// partReader is one attempt's part body: it counts the bytes handed to the connection and
-// notices a source that ends early. The transport may read it from another goroutine, even
+// partReader is one attempt's part body: it counts the bytes handed to the connection, notices
+// a source that ends early and, with h, hashes the bytes (with a checkpoint, to record the md5 of
+// what the request carried). The transport may read it from another goroutine, even
 // after the attempt returned (a server that answers before reading the body); finish ends the
 // attempt: it waits for a Read under way, and later Reads fail without counting.
 type partReader struct {
@@ -151,6 +150,7 @@ type partReader struct {
 	prog   *progressTracker
 	srcErr error
 	over   bool
+	h      hash.Hash
 }
 
 func (p *partReader) Read(b []byte) (int, error) {
@@ -160,6 +160,9 @@ func (p *partReader) Read(b []byte) (int, error) {
 		return 0, errAttemptOver
 	}
 	n, err := p.r.Read(b)
+	if p.h != nil {
+		p.h.Write(b[:n])
+	}
 	p.sent += int64(n)
 	p.prog.add(int64(n))
 	if err == io.EOF && p.sent < p.want {
@@ -180,24 +183,10 @@ func (p *partReader) finish() (int64, error) {
 	return p.sent, p.srcErr
 }
 
-// hashReaderAt computes the md5 of r's first size bytes, reading in order, 1 MiB at a time.
-func hashReaderAt(ctx context.Context, r io.ReaderAt, size int64) (string, error) {
-	h := md5.New()
-	buf := make([]byte, 1<<20)
-	for off := int64(0); off < size; {
-		if ctx.Err() != nil {
-			return "", context.Cause(ctx)
-		}
-		want := min(int64(len(buf)), size-off)
-		n, err := r.ReadAt(buf[:want], off)
-		h.Write(buf[:n])
-		off += int64(n)
-		if int64(n) < want {
-			if err == nil || err == io.EOF {
-				return "", fmt.Errorf("md5: the source ended at byte %d of %d: %w", off, size, ErrSourceChanged)
-			}
-			return "", fmt.Errorf("md5: reading the source: %w", err)
-		}
+// sum is the md5 of the bytes read ("" without h); call it after finish.
+func (p *partReader) sum() string {
+	if p.h == nil {
+		return ""
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hex.EncodeToString(p.h.Sum(nil))
 }

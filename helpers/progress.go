@@ -1,6 +1,7 @@
 package helpers
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -14,8 +15,8 @@ type progressTracker struct {
 	total             int64
 	totalParts        int
 	streams           int
-	uploadID          string
-	phase             Phase // written before parts start and after they end, under mu
+	uploadID          string // under mu
+	phase             Phase  // written before parts start and after they end, under mu
 	sent, lastReport  atomic.Int64
 	partsDone, nRetry atomic.Int64
 	mu                sync.Mutex // held while cb runs
@@ -35,6 +36,9 @@ func (p *progressTracker) add(n int64) {
 	}
 }
 
+// errProgressPanic is wrapped by the error of an upload whose Progress callback panicked.
+var errProgressPanic = errors.New("the Progress callback panicked")
+
 func (p *progressTracker) rewind(n int64) { p.sent.Add(-n) }
 func (p *progressTracker) retried()       { p.nRetry.Add(1) }
 
@@ -42,6 +46,28 @@ func (p *progressTracker) retried()       { p.nRetry.Add(1) }
 func (p *progressTracker) partDone(reusedBytes int64) {
 	p.sent.Add(reusedBytes)
 	p.partsDone.Add(1)
+}
+
+// undo takes a part counted as done (reused from a checkpoint) out of the counts, to be sent
+// again.
+func (p *progressTracker) undo(reusedBytes int64) {
+	p.sent.Add(-reusedBytes)
+	p.partsDone.Add(-1)
+}
+
+// reset zeroes the counts of bytes and parts, for a new Upload.
+func (p *progressTracker) reset() {
+	p.sent.Store(0)
+	p.lastReport.Store(0)
+	p.partsDone.Store(0)
+}
+
+// setUpload records the Upload's id and reports it.
+func (p *progressTracker) setUpload(id string) {
+	p.mu.Lock()
+	p.uploadID = id
+	p.mu.Unlock()
+	p.report(true)
 }
 
 // setPhase records the upload's phase and reports it.
@@ -65,7 +91,7 @@ func (p *progressTracker) report(force bool) {
 	defer p.mu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
-			err := fmt.Errorf("the Progress callback panicked: %v", r)
+			err := fmt.Errorf("%w: %v", errProgressPanic, r)
 			if p.panicErr.CompareAndSwap(nil, &err) && p.onPanic != nil {
 				p.onPanic(err)
 			}

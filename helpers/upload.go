@@ -26,20 +26,26 @@ const uploadTTL = time.Hour
 // UploadError is the error of a chunked upload that failed after its Upload was created. It says
 // what became of the Upload and wraps the cause: errors.Is(err, context.Canceled) holds when the
 // caller's context was cancelled, errors.As finds an *APIError when the API refused a request.
-// Exactly one of Cancelled, Resumable (with or without OutcomeUnknown), OutcomeUnknown alone, or
-// CancelErr describes the Upload.
+// Exactly one of Cancelled, Resumable (with or without OutcomeUnknown), OutcomeUnknown alone,
+// Gone, or CancelErr describes the Upload. Its message ends with what to do next.
 type UploadError struct {
 	// UploadID is the Upload's id.
 	UploadID string
 	// Cancelled: the Upload was cancelled after the failure. The API cancels only a pending
 	// Upload, so a cancelled Upload was not completed.
 	Cancelled bool
-	// Resumable: the Upload was left pending; call again with the same Checkpoint to send the
-	// parts that are missing (or, with OutcomeUnknown, to finish: complete is sent again and the
-	// File recovered if the Upload was completed).
+	// Resumable: the Upload was left pending and Checkpoint kept, because the cause may pass (a
+	// network failure, 408, 409, 429 or 5xx, a stall, a timeout, the caller's cancel, a key the
+	// API refused, a file being written); call again with the same Checkpoint to send the parts
+	// that are missing or changed (or, with OutcomeUnknown, to finish: complete is sent again and
+	// the File recovered if the Upload was completed).
 	Resumable bool
-	// Checkpoint is the checkpoint file, when Resumable.
+	// Checkpoint is the checkpoint file, when Resumable. A failure that is not resumable removes
+	// the checkpoint, so that the next call starts afresh instead of failing the same way.
 	Checkpoint string
+	// ExpiresAt is when the Upload expires (unix seconds): a resumable Upload must be finished
+	// before then.
+	ExpiresAt int64
 	// OutcomeUnknown: complete was sent but no reply came (lost, timed out, unreadable), and
 	// the SDK could not tell whether the Upload was completed: no File matching it was found,
 	// and the cancel that would have settled it (the API cancels only a pending Upload) failed
@@ -47,6 +53,10 @@ type UploadError struct {
 	// was completed its File exists (list the files to find it); otherwise it expires within
 	// the hour of its creation. CancelErr says why the cancel failed, if it did.
 	OutcomeUnknown bool
+	// Gone: the Upload is no longer pending, through no doing of this call: it expired, was
+	// cancelled or completed elsewhere, or the API does not know it (404). Nothing was cancelled
+	// and nothing is left to cancel.
+	Gone bool
 	// CancelErr says why cancelling the Upload failed, if it did.
 	CancelErr error
 	// Err is the cause.
@@ -56,15 +66,17 @@ type UploadError struct {
 func (e *UploadError) Error() string {
 	switch {
 	case e.OutcomeUnknown && e.Resumable:
-		return fmt.Sprintf("upload %s: complete was sent but no reply came, so whether the Upload was completed is unknown; it was left as it is, not cancelled; run again with checkpoint %s to finish (its File is recovered if it was completed): %v", e.UploadID, e.Checkpoint, e.Err)
+		return fmt.Sprintf("upload %s: complete was sent but no reply came, so whether the Upload was completed is unknown; it was left as it is, not cancelled: %v; call again with checkpoint %s to finish (its File is recovered if it was completed)", e.UploadID, e.Err, e.Checkpoint)
 	case e.OutcomeUnknown:
-		return fmt.Sprintf("upload %s: complete was sent but no reply came, and no File matching it was found, so whether the Upload was completed is unknown; it was left as it is, not cancelled: if it was completed its File exists (see files list), otherwise it expires within the hour: %v%s", e.UploadID, e.Err, cancelFailure(e.CancelErr))
+		return fmt.Sprintf("upload %s: complete was sent but no reply came, and no File matching it was found, so whether the Upload was completed is unknown; it was left as it is, not cancelled: %v%s; to settle it, cancel it: the API refuses if it was completed, and its File is then in the files list (otherwise it expires within the hour)", e.UploadID, e.Err, cancelFailure(e.CancelErr))
 	case e.Resumable:
-		return fmt.Sprintf("upload %s failed and was left pending; it can be resumed by running again with checkpoint %s: %v", e.UploadID, e.Checkpoint, e.Err)
+		return fmt.Sprintf("upload %s failed and was left pending: %v; it can be resumed: call again with checkpoint %s%s", e.UploadID, e.Err, e.Checkpoint, before(e.ExpiresAt))
+	case e.Gone:
+		return fmt.Sprintf("upload %s failed and is no longer pending, so nothing was cancelled: %v; start a new upload", e.UploadID, e.Err)
 	case e.Cancelled:
 		return fmt.Sprintf("upload %s failed and was cancelled: %v", e.UploadID, e.Err)
 	default:
-		return fmt.Sprintf("upload %s failed, and cancelling it failed too (%v): %v", e.UploadID, e.CancelErr, e.Err)
+		return fmt.Sprintf("upload %s failed, and cancelling it failed too (%v): %v; cancel it (or it expires within the hour of its creation)", e.UploadID, e.CancelErr, e.Err)
 	}
 }
 
@@ -77,12 +89,21 @@ func cancelFailure(err error) string {
 	return fmt.Sprintf(" (cancelling it, which would have settled it, failed: %v)", err)
 }
 
-// ErrSourceChanged is wrapped by the errors of an upload whose source did not hold the bytes
-// its size promised (it ended early, or a plain reader went on past it).
+func before(expiresAt int64) string {
+	if expiresAt == 0 {
+		return ""
+	}
+	return " before it expires at " + time.Unix(expiresAt, 0).UTC().Format("15:04 MST")
+}
+
+// ErrSourceChanged is wrapped by the errors of an upload whose source did not hold the bytes its
+// size promised (it ended early, or a plain reader went on past it), or changed while it was
+// being uploaded: for a file, its size, modification time or bytes changed after it was opened
+// (the message says the file changed while it was being uploaded, and what changed).
 var ErrSourceChanged = errors.New("the source does not match its size")
 
 // ErrUploadExpired is wrapped by the error of an upload whose hour ran out before complete.
-var ErrUploadExpired = errors.New("the Upload expired: an Upload must be completed within an hour of its creation")
+var ErrUploadExpired = errors.New("the Upload expired before it was completed (it must be completed by its expires_at: on OpenAI, an hour after its creation)")
 
 // UploadFile uploads the file at path in parts: the equivalent of openai-python's
 // upload_file_chunked, but with parts in parallel, each streamed from the file, the md5 computed
@@ -103,6 +124,12 @@ var ErrUploadExpired = errors.New("the Upload expired: an Upload must be complet
 // Upload is already completed, its File is recovered from the files list and the completed
 // Upload returned (Notify says so). On failure the Upload is cancelled only when it is known
 // not to be completed; where that cannot be told, the *UploadError says so (OutcomeUnknown).
+//
+// With opts.Checkpoint the upload can be resumed: see [UploadOptions.Checkpoint] for what is
+// refused before any request, the lock, and what each outcome does to the Upload and the
+// checkpoint. The file is checked again before complete (its size and modification time, and,
+// with a checkpoint, each part's md5): a file that changed while it was being uploaded fails
+// with ErrSourceChanged.
 func (c *Client) UploadFile(ctx context.Context, path string, opts UploadOptions) (*generated.Upload, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -119,7 +146,7 @@ func (c *Client) UploadFile(ctx context.Context, path string, opts UploadOptions
 	if opts.Filename == "" {
 		opts.Filename = filepath.Base(path)
 	}
-	return c.upload(ctx, &uploadSource{at: f, size: info.Size(), info: info}, opts)
+	return c.upload(ctx, &uploadSource{at: f, size: info.Size(), info: info, file: f, name: path}, opts)
 }
 
 // UploadReaderAt uploads size bytes from r, in parts that are io.SectionReaders of r streamed to
@@ -128,12 +155,12 @@ func (c *Client) UploadFile(ctx context.Context, path string, opts UploadOptions
 // If r can tell its size (a Size or Stat method) and it differs from size, nothing is sent.
 func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, opts UploadOptions) (*generated.Upload, error) {
 	if opts.Checkpoint != "" {
-		return nil, inputErrorf("UploadOptions.Checkpoint", "resume needs a file; use UploadFile")
+		return nil, inputErrorf(checkpointField, "resume needs a file; use UploadFile")
 	}
 	if n, ok := sizeOf(r); ok && n != size {
 		return nil, inputErrorf("size", "%d, but the source holds %d bytes", size, n)
 	}
-	return c.upload(ctx, &uploadSource{at: r, size: size}, opts)
+	return c.upload(ctx, &uploadSource{at: r, size: size, name: "the source"}, opts)
 }
 
 // UploadReader uploads exactly size bytes read from r, a plain reader such as stdin or a pipe.
@@ -147,9 +174,9 @@ func (c *Client) UploadReaderAt(ctx context.Context, r io.ReaderAt, size int64, 
 // leaves that one Read to finish in a goroutine, which then ends, dropping what it read.
 func (c *Client) UploadReader(ctx context.Context, r io.Reader, size int64, opts UploadOptions) (*generated.Upload, error) {
 	if opts.Checkpoint != "" {
-		return nil, inputErrorf("UploadOptions.Checkpoint", "resume needs a file; use UploadFile")
+		return nil, inputErrorf(checkpointField, "resume needs a file; use UploadFile")
 	}
-	return c.upload(ctx, &uploadSource{stream: r, size: size}, opts)
+	return c.upload(ctx, &uploadSource{stream: r, size: size, name: "the reader"}, opts)
 }
 
 func sizeOf(r any) (int64, bool) {
@@ -164,13 +191,15 @@ func sizeOf(r any) (int64, bool) {
 	return 0, false
 }
 
-// uploadSource is where the bytes come from: an io.ReaderAt (a file when info is set) or a
-// plain reader.
+// uploadSource is where the bytes come from: an io.ReaderAt (a file when file is set, with its
+// info as opened) or a plain reader. name says it in messages (a file's path).
 type uploadSource struct {
 	at     io.ReaderAt
 	stream io.Reader
 	size   int64
 	info   fs.FileInfo
+	file   *os.File
+	name   string
 }
 
 // partSpan is one part of the plan.
@@ -205,13 +234,26 @@ type upload struct {
 	src   *uploadSource
 	parts []partSpan
 	// ids holds each part's id once it is done (by index).
-	ids  []string
-	ckpt *checkpointFile
-	up   *generated.Upload
-	prog *progressTracker
+	ids []string
+	up  *generated.Upload
+	// resumed: up comes from the checkpoint (its state is learnt from its first request).
+	resumed bool
+	prog    *progressTracker
 	// completeSent: complete was sent at least once. completeUnknown: the last complete attempt
 	// got no reply, so the Upload may be completed.
 	completeSent, completeUnknown bool
+
+	// With a checkpoint: the file, its lock, what was found there (until resume reads it), and
+	// whether the file on disk describes up (ckptCurrent).
+	ckpt        *checkpointFile
+	lock        *checkpointLock
+	found       *existingCheckpoint
+	ckptCurrent bool
+	// With a checkpoint, each part's md5 (hex, by index): recorded, as the checkpoint had it when
+	// resumed (fixed during an attempt); sent, of the bytes its accepted request carried; read,
+	// as the md5 pass read it. redo carries parts to send again (see requeue).
+	recorded, sent, read []string
+	redo                 chan partSpan
 }
 
 func (c *Client) upload(ctx context.Context, src *uploadSource, opts UploadOptions) (*generated.Upload, error) {
@@ -225,6 +267,12 @@ func (c *Client) upload(ctx context.Context, src *uploadSource, opts UploadOptio
 	u := &upload{c: c, opts: opts, src: src, parts: planParts(src.size, opts.PartSize)}
 	u.ids = make([]string, len(u.parts))
 	u.prog = &progressTracker{cb: opts.Progress, total: src.size, totalParts: len(u.parts), streams: opts.Concurrency}
+	if opts.Checkpoint != "" {
+		if err := u.openCheckpoint(); err != nil {
+			return nil, err
+		}
+		defer u.closeCheckpoint()
+	}
 	return u.run(ctx)
 }
 
@@ -241,12 +289,10 @@ func (u *upload) retryPolicy() retryPolicy {
 	return retryPolicy{maxRetries: u.opts.MaxRetries, initial: u.c.retry.initial, max: u.c.retry.max, jitter: u.c.retry.jitter}
 }
 
+// run runs the upload and settles its outcome: on success the checkpoint is removed; a resumed
+// Upload that turns out not to be pending any more is replaced once by a new one
+// (restartable); any other failure goes to fail.
 func (u *upload) run(ctx context.Context) (up *generated.Upload, err error) {
-	// wctx ends the work early: the first failure of a part, of the md5 pass or of the
-	// Progress callback cancels it, with that failure as its cause.
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	u.prog.onPanic = func(err error) { cancel(err) }
 	defer func() {
 		switch {
 		case err == nil:
@@ -258,58 +304,82 @@ func (u *upload) run(ctx context.Context) (up *generated.Upload, err error) {
 		}
 	}()
 	u.prog.setPhase(PhaseCreating)
-	if up, err := u.start(wctx); up != nil || err != nil {
-		return up, err
-	}
-	u.prog.uploadID = u.up.ID
-
-	// Parts, and the md5 beside them.
-	u.prog.setPhase(PhaseSending)
-	var sum string
-	var hashErr error
-	var hashDone chan struct{}
-	if u.src.at != nil && !u.opts.SkipMD5 {
-		hashDone = make(chan struct{})
-		go func() {
-			defer close(hashDone)
-			sum, hashErr = hashReaderAt(wctx, u.src.at, u.src.size)
-			if hashErr != nil {
-				cancel(hashErr)
+	for restarted := false; ; restarted = true {
+		done, cause := u.attempt(ctx)
+		if cause == nil {
+			if u.ckpt != nil {
+				if err := u.ckpt.remove(); err != nil {
+					u.notify("upload %s completed, but removing checkpoint %s failed: %v", done.ID, u.ckpt.path, err)
+				}
 			}
-		}()
+			return done, nil
+		}
+		if why, ok := u.restartable(ctx, cause); ok && !restarted {
+			u.notify("upload %s from checkpoint %s %s; starting a new upload", u.up.ID, u.ckpt.path, why)
+			u.restart()
+			continue
+		}
+		return u.fail(ctx, cause)
 	}
+}
+
+// attempt creates the Upload (or resumes the checkpointed one), sends the parts beside the md5
+// pass, checks the source, and completes. It returns the completed Upload, or the cause of the
+// failure (u.up says whether an Upload exists).
+func (u *upload) attempt(ctx context.Context) (*generated.Upload, error) {
+	// wctx ends the work early: the first failure of a part, of the md5 pass or of the
+	// Progress callback cancels it, with that failure as its cause.
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	u.prog.onPanic = func(err error) { cancel(err) }
+	if perr := u.prog.panicErr.Load(); perr != nil { // in a report made before this attempt
+		return nil, *perr
+	}
+	if err := u.start(wctx); err != nil {
+		return nil, err
+	}
+
+	// Parts, and the md5 pass beside them.
+	u.prog.setPhase(PhaseSending)
+	pass := u.startPass(wctx, cancel)
 	var h hash.Hash
 	if u.src.stream != nil && !u.opts.SkipMD5 {
 		h = md5.New()
 	}
 	partsErr := u.sendParts(wctx, cancel, h)
-	if hashDone != nil {
-		<-hashDone
-	}
-	if err := firstError(context.Cause(wctx), partsErr, hashErr); err != nil {
-		return u.fail(ctx, err)
+	sum, passErr := pass.wait()
+	if err := firstError(context.Cause(wctx), partsErr, passErr); err != nil {
+		return nil, u.phraseChanged(err)
 	}
 	if h != nil {
 		sum = hex.EncodeToString(h.Sum(nil))
+		if u.opts.MD5 != "" && sum != u.opts.MD5 {
+			return nil, fmt.Errorf("md5 mismatch: the reader's md5 is %s, but UploadOptions.MD5 expects %s: %w", sum, u.opts.MD5, errExpectedMD5)
+		}
 	}
-	if u.opts.MD5 != "" && sum != u.opts.MD5 {
-		return u.fail(ctx, fmt.Errorf("md5 mismatch: the file's md5 is %s, but UploadOptions.MD5 expects %s", sum, u.opts.MD5))
+	if err := u.checkSource(); err != nil {
+		return nil, err
 	}
 	if time.Now().Unix() >= u.up.ExpiresAt {
-		return u.fail(ctx, fmt.Errorf("%w (it expired at %s)", ErrUploadExpired, time.Unix(u.up.ExpiresAt, 0).UTC().Format(time.RFC3339)))
+		return nil, fmt.Errorf("%w (it expired at %s)", ErrUploadExpired, time.Unix(u.up.ExpiresAt, 0).UTC().Format(time.RFC3339))
 	}
 
 	u.prog.setPhase(PhaseCompleting)
 	done, err := u.complete(ctx, sum)
 	if err != nil {
-		return u.fail(ctx, u.explain(err))
-	}
-	if u.ckpt != nil {
-		if err := u.ckpt.remove(); err != nil {
-			u.notify("upload %s completed, but removing checkpoint %s failed: %v", done.ID, u.ckpt.path, err)
-		}
+		return nil, u.phraseChanged(u.explain(err))
 	}
 	return done, nil
+}
+
+// restart forgets the resumed Upload, and its checkpoint, to start a new one.
+func (u *upload) restart() {
+	_ = u.ckpt.remove()
+	u.up, u.resumed, u.ckptCurrent = nil, false, false
+	u.completeSent, u.completeUnknown = false, false
+	clear(u.ids)
+	u.recorded = nil
+	u.prog.reset()
 }
 
 func firstError(errs ...error) error {
@@ -328,62 +398,4 @@ func (u *upload) explain(err error) error {
 		return fmt.Errorf("%w: %w", ErrUploadExpired, err)
 	}
 	return err
-}
-
-// fail ends a failed upload. An Upload is cancelled only when it is known not to have been
-// completed. With a checkpoint the Upload stays pending, to be resumed. Otherwise cancel is
-// sent, on a fresh context (the caller's may be cancelled already): the API cancels only a
-// pending Upload, so cancel is also the probe that settles a complete whose reply was lost. If
-// it is cancelled, it was not completed; if the API answers that it is completed, its File is
-// recovered and the upload succeeds; if it is being completed, or the cancel fails too, the
-// outcome stays unknown and the *UploadError says so (OutcomeUnknown).
-func (u *upload) fail(ctx context.Context, cause error) (*generated.Upload, error) {
-	if u.up == nil {
-		return nil, cause
-	}
-	if u.ckpt != nil {
-		u.notify("upload %s failed; it stays pending and can be resumed with checkpoint %s", u.up.ID, u.ckpt.path)
-		return nil, &UploadError{UploadID: u.up.ID, Resumable: true, OutcomeUnknown: u.completeUnknown, Checkpoint: u.ckpt.path, Err: cause}
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
-	defer cancel()
-	err := u.cancelUpload(cctx)
-	switch {
-	case err == nil || isUploadState(err, "upload_cancelled"):
-		if u.completeUnknown {
-			u.notify("upload %s: complete got no reply, but the Upload was still pending (not completed); it was cancelled", u.up.ID)
-		} else {
-			u.notify("upload %s failed and was cancelled", u.up.ID)
-		}
-		return nil, &UploadError{UploadID: u.up.ID, Cancelled: true, Err: cause}
-	case isUploadState(err, "upload_completed") && u.completeSent:
-		// A complete whose reply was lost did complete it.
-		up, rerr := u.recoverFile(cctx, true)
-		if rerr == nil {
-			return up, nil
-		}
-		return nil, &UploadError{UploadID: u.up.ID, OutcomeUnknown: true, Err: fmt.Errorf("%w; the Upload turned out to be completed, but %w", cause, rerr)}
-	case isUploadState(err, "upload_completing"):
-		return nil, &UploadError{UploadID: u.up.ID, OutcomeUnknown: true, Err: fmt.Errorf("%w; the Upload is being completed by a request whose reply was lost", cause)}
-	case u.completeUnknown:
-		u.notify("upload %s: complete got no reply, its File was not found, and cancelling it failed (%v); the Upload was left as it is", u.up.ID, err)
-		return nil, &UploadError{UploadID: u.up.ID, OutcomeUnknown: true, CancelErr: err, Err: cause}
-	}
-	return nil, &UploadError{UploadID: u.up.ID, CancelErr: err, Err: cause}
-}
-
-// cancelUpload cancels the Upload, retrying (cancel is idempotent) until the API answers for
-// good or ctx, bounded by CancelTimeout, ends: an Upload is not left pending for want of one
-// more try.
-func (u *upload) cancelUpload(ctx context.Context) error {
-	policy := u.c.retry
-	for attempt := 0; ; attempt++ {
-		_, err := u.c.CancelUpload(ctx, u.up.ID)
-		if err == nil || !retryableCallError(err) || ctx.Err() != nil {
-			return err
-		}
-		if sleep(ctx, callDelay(policy, attempt, err)) != nil {
-			return err
-		}
-	}
 }

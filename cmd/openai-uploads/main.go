@@ -13,8 +13,9 @@
 // ($OPENAI_PROJECT_ID), --format json|pretty, --debug, --timeout DURATION, --stall-timeout DURATION,
 // --version.
 //
-// Exit codes: 0 success; 1 the operation failed (the API's error on stderr); 2 usage error (an
-// unknown command or flag, a missing or bad flag, an unreadable file); 130 interrupted by SIGINT
+// Exit codes: 0 success; 1 the operation failed (the API's error on stderr), or upload's
+// --checkpoint is in use by another run; 2 usage error (an unknown command or flag, a missing or
+// bad flag, an unreadable file, a --checkpoint that is not safe to use); 130 interrupted by SIGINT
 // (Ctrl-C) and 143 by SIGTERM, after the Upload under way was cancelled or, with --checkpoint,
 // left resumable. A second Ctrl-C exits at once.
 package main
@@ -98,12 +99,18 @@ func interruptedLine(sig interrupted, err error) string {
 	var up *helpers.UploadError
 	if errors.As(err, &up) {
 		switch {
+		case up.OutcomeUnknown && up.Resumable:
+			line += fmt.Sprintf(": upload %s was left pending, and whether complete took effect is unknown (no reply came); it can be resumed by running the same command again (checkpoint %s): its File is recovered if it was completed", up.UploadID, up.Checkpoint)
+		case up.OutcomeUnknown:
+			line += fmt.Sprintf(": upload %s got no reply to complete, so whether it was completed is unknown; to settle it, run: openai-uploads uploads cancel %s (refused if it was completed: its File is then in openai-uploads files list)", up.UploadID, up.UploadID)
 		case up.Resumable:
 			line += fmt.Sprintf(": upload %s was left pending; it can be resumed by running the same command again (checkpoint %s)", up.UploadID, up.Checkpoint)
+		case up.Gone:
+			line += fmt.Sprintf(": upload %s is no longer pending, so nothing was cancelled", up.UploadID)
 		case up.Cancelled:
 			line += fmt.Sprintf(": upload %s was cancelled", up.UploadID)
 		default:
-			line += fmt.Sprintf(": cancelling upload %s failed too (%s); it stays pending until it expires", up.UploadID, speakCLI(fmt.Sprint(up.CancelErr)))
+			line += fmt.Sprintf(": cancelling upload %s failed too (%s); cancel it with: openai-uploads uploads cancel %s (or it expires within the hour of its creation)", up.UploadID, speakCLI(fmt.Sprint(up.CancelErr)), up.UploadID)
 		}
 	}
 	return line

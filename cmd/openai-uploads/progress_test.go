@@ -192,9 +192,8 @@ func TestProgressOnATerminal(t *testing.T) {
 			if screen.worst != 1 || screen.vt.wraps != 0 {
 				t.Errorf("the screen held up to %d lines naming the file and %d lines wrapped:\n%q", screen.worst, screen.vt.wraps, screen.raw.String())
 			}
-			got := screen.vt.screen()
-			if len(got) != 1 || !strings.Contains(got[0], "train.jsonl done") {
-				t.Errorf("final screen %q, want the one line saying done", got)
+			if got := screen.vt.screen(); !uploadIDThenDone(got, screen.vt.lines(), width-1) {
+				t.Errorf("final screen %q, want the Upload's id, then the one line saying done", got)
 			}
 			if !strings.Contains(screen.raw.String(), "sending") && !strings.Contains(screen.raw.String(), "%") {
 				t.Errorf("no sending line was ever drawn: %q", screen.raw.String())

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -23,8 +19,11 @@ func (a *app) uploadCommand() *cli.Command {
 		Usage:     "upload a file in parallel parts (chunked, with md5, retries, progress and resume) and print the completed Upload",
 		ArgsUsage: "PATH (a file, or - for stdin with --size and --filename)",
 		Description: "Creates an Upload, sends the file's parts in parallel straight from the file, completes the Upload with\n" +
-			"the md5 of the whole file, and prints the Upload (with its File) as JSON. On failure or Ctrl-C the Upload\n" +
-			"is cancelled, or, with --checkpoint, left pending so that the same command resumes it.\n\n" +
+			"the md5 of the whole file, and prints the Upload (with its File) as JSON. The Upload's id goes to stderr as\n" +
+			"soon as it exists (also with --quiet). On failure or Ctrl-C the Upload is cancelled, or, with --checkpoint\n" +
+			"and a cause that may pass (network, 429, 5xx, Ctrl-C), left pending: the same command resumes it, sending\n" +
+			"only the parts missing or changed. --checkpoint never overwrites a file that is not a checkpoint, and one\n" +
+			"run at a time uses it (another exits 1, saying it is in use).\n\n" +
 			"Progress goes to stderr: on a terminal one line redrawn in place (phase, bar, percent, bytes, rate and ETA\n" +
 			"averaged over 10 s, retries, parts, streams), else a plain line at most once a second; then one line saying\n" +
 			"how it ended. With --wait the command then polls the File until it is processed (see files wait).\n\n" +
@@ -38,7 +37,7 @@ func (a *app) uploadCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-md5", Usage: "do not compute or send the md5"},
 			&cli.StringFlag{Name: "md5", Usage: "expected md5 of the file (hex); the upload fails before complete if it differs"},
 			&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N (N in 3600..2592000)"},
-			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress; run again with it to resume", TakesFile: true},
+			&cli.StringFlag{Name: "checkpoint", Usage: "file recording progress (a new file, or a checkpoint); run again with it to resume", TakesFile: true},
 			&cli.StringFlag{Name: "size", Usage: "size of the data on stdin (PATH -), a size such as 1048576 or 1MiB"},
 			&cli.IntFlag{Name: "max-retries", Value: helpers.DefaultPartRetries, Usage: "retries of each request (create, each part, complete; 0: none)"},
 			&cli.BoolFlag{Name: "wait", Usage: "then wait until the File is processed (or failed), polling with backoff"},
@@ -100,10 +99,6 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 		fields["size"] = "--size"
-	} else if opts.Checkpoint != "" {
-		if err := checkCheckpoint(opts.Checkpoint, path); err != nil {
-			return err
-		}
 	}
 	c, err := a.client(cmd)
 	if err != nil {
@@ -116,12 +111,13 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	quiet := cmd.Bool("quiet")
 	view := a.newProgressView(quiet, label)
+	announce := a.announcer(opts.Checkpoint, view.update)
 	var phase helpers.Phase // the last phase under way (the helpers never call Progress concurrently)
 	opts.Progress = func(p helpers.Progress) {
 		if !final(p.Phase) {
 			phase = p.Phase
 		}
-		view.update(p)
+		announce(p)
 	}
 	opts.Notify = view.notice
 	var up *generated.Upload
@@ -132,6 +128,7 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	}
 	view.finish(err)
 	if err != nil {
+		err = uploadFailure(err)
 		if upErr := (*helpers.UploadError)(nil); phase == helpers.PhaseCreating && !errors.As(err, &upErr) {
 			// No Upload id came back: the server may have created one as the client gave up.
 			err = stopped{while: "while the Upload was being created; if the server created it, it stays pending, without parts, until it expires", err: err}
@@ -269,51 +266,3 @@ func parseExpiresAfter(s string) (*generated.FileExpirationAfter, error) {
 	}
 	return ea, nil
 }
-
-// checkCheckpoint refuses a --checkpoint that is not a checkpoint, before any request: the
-// helpers take a file they cannot read as a checkpoint for a broken one, write over it and remove
-// it when the upload completes, so that `upload train.jsonl --checkpoint train.jsonl` (or any data
-// file given by mistake) would delete the user's file. A path that does not exist yet, an empty
-// file and a checkpoint of an earlier run are fine.
-func checkCheckpoint(checkpoint, path string) error {
-	info, err := os.Stat(checkpoint)
-	if errors.Is(err, fs.ErrNotExist) {
-		dir := filepath.Dir(checkpoint)
-		if d, err := os.Stat(dir); err != nil || !d.IsDir() {
-			return usagef("--checkpoint %s: the directory %s does not exist", checkpoint, dir)
-		}
-		return nil
-	}
-	switch {
-	case err != nil:
-		return usagef("--checkpoint: %s", fileProblem(err))
-	case info.IsDir():
-		return usagef("--checkpoint %s is a directory; give a file path, for example %s", checkpoint, filepath.Join(checkpoint, filepath.Base(path)+".ckpt"))
-	case !info.Mode().IsRegular():
-		return usagef("--checkpoint %s is not a regular file", checkpoint)
-	}
-	if src, err := os.Stat(path); err == nil && os.SameFile(info, src) {
-		return usagef("--checkpoint %s is the file being uploaded; give the checkpoint a path of its own, for example %s.ckpt", checkpoint, path)
-	}
-	if info.Size() == 0 {
-		return nil
-	}
-	f, err := os.Open(checkpoint)
-	if err != nil {
-		return usagef("--checkpoint: %s", fileProblem(err))
-	}
-	defer f.Close()
-	// A checkpoint is a JSON object with the Upload's id; anything else is someone's file.
-	var head struct {
-		Version  *int    `json:"version"`
-		UploadID *string `json:"upload_id"`
-	}
-	if err := json.NewDecoder(io.LimitReader(f, maxCheckpointRead)).Decode(&head); err != nil || head.Version == nil || head.UploadID == nil {
-		return usagef("--checkpoint %s exists and is not a checkpoint: it would be written over, then removed; give a new path, or remove the file if it is an old checkpoint", checkpoint)
-	}
-	return nil
-}
-
-// maxCheckpointRead bounds what checkCheckpoint reads of a file to tell whether it is a
-// checkpoint (the helpers' own limit).
-const maxCheckpointRead = 64 << 20

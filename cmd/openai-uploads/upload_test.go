@@ -107,8 +107,10 @@ func TestUploadCommand(t *testing.T) {
 	if up.File.Filename != "renamed.jsonl" || !strings.Contains(r.stdout, "\n  \"bytes\"") {
 		t.Errorf("pretty output with the new name expected:\n%s", r.stdout)
 	}
-	if r.stderr != "" {
-		t.Errorf("--quiet still wrote to stderr:\n%s", r.stderr)
+	// --quiet silences the progress, not the lines that name the Upload.
+	if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 2 ||
+		lines[0] != "openai-uploads: Upload "+up.ID+"; if this run is killed," || lines[1] != "  cancel it: openai-uploads uploads cancel "+up.ID {
+		t.Errorf("--quiet wrote to stderr:\n%s\nwant only the two lines naming the Upload", r.stderr)
 	}
 }
 

@@ -99,6 +99,22 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(notEmptyDir, "x"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Checkpoints that are refused (issue: a data file given as --checkpoint was overwritten).
+	results := tempFile(t, "results.jsonl", []byte("{\"custom_id\":\"r1\"}\n"))
+	newer := tempFile(t, "newer.ckpt", []byte(`{"format":"openai-uploads-checkpoint","version":99,"upload_id":"upload_x"}`))
+	goodLink := filepath.Join(dir, "link.ckpt")
+	if err := os.Symlink(good, goodLink); err != nil {
+		t.Fatal(err)
+	}
+	otherLink := filepath.Join(dir, "other.ckpt")
+	if err := os.Symlink(results, otherLink); err != nil {
+		t.Fatal(err)
+	}
+	guarded := filepath.Join(dir, "guarded.ckpt")
+	if err := os.WriteFile(guarded+".lock", []byte("pid 7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unwritable := unwritableDir(t)
 
 	var mu sync.Mutex
 	reached := map[string]bool{}
@@ -150,6 +166,17 @@ func TestUsageErrorsSpeakCLI(t *testing.T) {
 		{args: []string{"upload", good, "--purpose", "batch", "--expires-after", "seconds=5"}},
 		{args: []string{"upload", good, "--purpose", "batch", "--wait-timeout", "0s"}},
 		{args: []string{"upload", missing, "--purpose", "batch"}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", results}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", empty}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", newer}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", good}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", goodLink}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", otherLink}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", notEmptyDir}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", filepath.Join(dir, "no", "such", "dir", "cp")}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", filepath.Join(results, "cp")}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", filepath.Join(unwritable, "cp")}},
+		{args: []string{"upload", good, "--purpose", "batch", "--checkpoint", guarded}},
 		{args: []string{"upload", empty, "--purpose", "batch"}},
 		{args: []string{"upload", weird, "--purpose", "batch"}},
 		{args: []string{"upload", dir, "--purpose", "batch"}},

@@ -1,0 +1,47 @@
+package helpers
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// TestHashPass: the whole file's md5, and each asked-for part's md5, for sizes around the part
+// size and buffer size; a source shorter than its size is ErrSourceChanged.
+func TestHashPass(t *testing.T) {
+	sum := func(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
+	for _, tc := range []struct{ size, partSize int }{{1, 1}, {10, 3}, {9, 3}, {3 << 20, 1 << 20}, {3<<20 + 5, 1<<20 + 1}, {5 << 20, 2<<20 + 3}, {100, 1000}} {
+		data := make([]byte, tc.size)
+		for i := range data {
+			data[i] = byte(i*7 + i>>11)
+		}
+		for _, odd := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%d/%d/odd=%v", tc.size, tc.partSize, odd), func(t *testing.T) {
+				got := map[int]string{}
+				whole, err := hashPass(context.Background(), bytes.NewReader(data), int64(tc.size), true, int64(tc.partSize),
+					func(i int) bool { return !odd || i%2 == 1 },
+					func(i int, s string) { got[i] = s })
+				if err != nil || whole != sum(data) {
+					t.Fatalf("whole %s, %v; want %s", whole, err, sum(data))
+				}
+				for i, span := range planParts(int64(tc.size), int64(tc.partSize)) {
+					want, ok := sum(data[span.offset:span.offset+span.length]), !odd || i%2 == 1
+					if s, asked := got[i]; asked != ok || (ok && s != want) {
+						t.Errorf("part %d: %q (reported %v), want %q (reported %v)", i, s, asked, want, ok)
+					}
+					delete(got, i)
+				}
+				if len(got) != 0 {
+					t.Errorf("parts past the plan reported: %v", got)
+				}
+			})
+		}
+	}
+	if _, err := hashPass(context.Background(), bytes.NewReader(make([]byte, 10)), 20, false, 4, func(int) bool { return true }, func(int, string) {}); !errors.Is(err, ErrSourceChanged) {
+		t.Errorf("a short source: %v, want ErrSourceChanged", err)
+	}
+}
