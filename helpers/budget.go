@@ -31,6 +31,9 @@ type budget struct {
 	throttled int
 	// changed is closed and replaced whenever a slot may have become free (admission waits on it).
 	changed chan struct{}
+	// draining counts requests in flight that have handed over their whole body and wait for
+	// the answer (the adaptive controller then trusts no count of bytes).
+	draining int
 
 	sent         atomic.Int64 // bytes handed to the connections by the budget's requests
 	lastObserved atomic.Int64
@@ -38,6 +41,19 @@ type budget struct {
 
 // observeStep is how many bytes go out between two observations of the adaptive controller.
 const observeStep = 64 << 10
+
+// ended says how a request that held a slot ended, for release.
+type ended struct {
+	outcome outcome
+	// bytes the request carried (counted for the throughput when it succeeded).
+	bytes int64
+	// drained: the request had handed over its whole body (bodySent was called).
+	drained bool
+	// retryAfter is the delay a 429 asked for (0: none given); backoff, the budget's own delay
+	// after the n-th 429 in a row without one.
+	retryAfter time.Duration
+	backoff    func(n int) time.Duration
+}
 
 // slotWaiter is an acquire waiting for a slot; granted is set, under the budget's lock, when it
 // gets one.
@@ -115,7 +131,7 @@ func (b *budget) acquire(ctx context.Context, claim *admission) (ticket, error) 
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		if w.granted { // granted as ctx ended: give the slot back
-			b.releaseLocked(ticket{}, outcomeFailed) // the controller never saw it start
+			b.releaseLocked(ticket{}, outcomeFailed, 0) // the controller never saw it start
 		} else {
 			b.removeWaiterLocked(w)
 		}
@@ -165,20 +181,52 @@ func (b *budget) dispatchLocked() {
 	}
 }
 
-// release gives a slot back with how its request ended. retryAfter is the delay a 429 asked
-// for (0: none given); the budget then pauses for it, or for a backoff of its own.
-func (b *budget) release(t ticket, o outcome, retryAfter time.Duration, backoff func(n int) time.Duration) {
+// release gives a slot back with how its request ended. After a 429 the budget pauses for the
+// delay the server asked for, or for a backoff of its own.
+func (b *budget) release(t ticket, e ended) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if o == outcomeThrottled {
-		d := retryAfter
-		if d <= 0 {
-			d = backoff(b.throttled)
+	if e.drained {
+		b.draining--
+	}
+	if e.outcome == outcomeThrottled {
+		d := e.retryAfter
+		if d <= 0 && e.backoff != nil {
+			d = e.backoff(b.throttled)
 			b.throttled++
 		}
 		b.pauseLocked(max(d, minThrottlePause))
 	}
-	b.releaseLocked(t, o)
+	b.releaseLocked(t, e.outcome, e.bytes)
+}
+
+// add counts n bytes handed to a connection; every observeStep bytes the adaptive controller
+// measures (and may open the window).
+func (b *budget) add(n int64) {
+	if n <= 0 || b.ctl == nil {
+		return
+	}
+	total := b.sent.Add(n)
+	if total-b.lastObserved.Load() < observeStep || !b.mu.TryLock() {
+		return
+	}
+	defer b.mu.Unlock()
+	b.lastObserved.Store(total)
+	if b.ctl.observe(b.now(), total, b.draining == 0) {
+		b.dispatchLocked()
+		b.signalLocked()
+	}
+}
+
+// bodySent says a request has handed over its whole body and now waits for its answer; its
+// release must then say drained.
+func (b *budget) bodySent() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.draining++
+	if b.ctl != nil {
+		b.ctl.observe(b.now(), b.sent.Load(), false)
+	}
 }
 
 // minThrottlePause is the shortest pause after a 429, so that a server asking for no delay
@@ -194,7 +242,7 @@ func (b *budget) pauseLocked(d time.Duration) {
 	}
 }
 
-func (b *budget) releaseLocked(t ticket, o outcome) {
+func (b *budget) releaseLocked(t ticket, o outcome, bytes int64) {
 	now := b.now()
 	b.inFlight--
 	if o == outcomeOK {
@@ -205,7 +253,7 @@ func (b *budget) releaseLocked(t ticket, o outcome) {
 		if o == outcomeThrottled || o == outcomeOverloaded {
 			b.ctl.congested(now, t.gen)
 		}
-		b.ctl.finished(now, now.Sub(t.start), o == outcomeOK)
+		b.ctl.finished(now, t.start, bytes, o == outcomeOK)
 	}
 	b.dispatchLocked()
 	b.signalLocked()
@@ -222,24 +270,6 @@ func (b *budget) starved(d time.Duration) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.now().Sub(b.lastOK) > d
-}
-
-// add counts n bytes handed to a connection; every observeStep bytes the adaptive controller
-// measures (and may open the window).
-func (b *budget) add(n int64) {
-	if n <= 0 || b.ctl == nil {
-		return
-	}
-	total := b.sent.Add(n)
-	if total-b.lastObserved.Load() < observeStep || !b.mu.TryLock() {
-		return
-	}
-	defer b.mu.Unlock()
-	b.lastObserved.Store(total)
-	if b.ctl.observe(b.now(), total) {
-		b.dispatchLocked()
-		b.signalLocked()
-	}
 }
 
 // admit waits until the budget could start one more request at once: a slot free that no

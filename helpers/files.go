@@ -24,6 +24,10 @@ import (
 // /files does not carry.
 const DefaultSmallFileLimit = 8 << 20
 
+// ErrNotStarted is wrapped by the error of a file UploadFiles did not start because its context
+// ended first (the error wraps the context's cause too).
+var ErrNotStarted = errors.New("not started")
+
 // maxFilesInFlight bounds the files UploadFiles has started and not finished (each holds an
 // open file), whatever the budget allows.
 const maxFilesInFlight = 2 * MaxConcurrency
@@ -169,7 +173,7 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, opts UploadFil
 		if err != nil {
 			for j := i; j < len(plan); j++ {
 				results[j].Path = plan[j].path
-				results[j].Err = &fileError{path: plan[j].path, err: fmt.Errorf("not started: %w", context.Cause(ctx))}
+				results[j].Err = &fileError{path: plan[j].path, err: fmt.Errorf("%w: %w", ErrNotStarted, context.Cause(ctx))}
 			}
 			break
 		}
@@ -235,7 +239,7 @@ func (c *Client) planFiles(paths []string, opts UploadFilesOptions) ([]plannedFi
 		if err != nil {
 			var in *InputError
 			if errors.As(err, &in) && (in.Field == "size" || in.Field == "UploadOptions.MIMEType" && opts.MIMEType == "") {
-				return nil, base, inputErrorf(field, "%s: %s", path, in.Reason)
+				return nil, base, inputErrorf(field, "%s: %s", path, strings.Replace(in.Reason, "; set it", "; set UploadFilesOptions.MIMEType", 1))
 			}
 			if errors.As(err, &in) {
 				in.Field = strings.Replace(in.Field, "UploadOptions.", "UploadFilesOptions.", 1)

@@ -19,9 +19,13 @@ type partReader struct {
 	want   int64
 	sent   int64
 	prog   *progressTracker
-	budget *budget // may be nil
 	srcErr error
 	over   bool
+	// onBytes, when set, is told of the bytes read; onAll, once, that the whole part was read
+	// (allRead is then set).
+	onBytes func(int64)
+	onAll   func()
+	allRead bool
 }
 
 func (p *partReader) Read(b []byte) (int, error) {
@@ -33,8 +37,14 @@ func (p *partReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.sent += int64(n)
 	p.prog.add(int64(n))
-	if p.budget != nil {
-		p.budget.add(int64(n))
+	if p.onBytes != nil {
+		p.onBytes(int64(n))
+	}
+	if p.sent == p.want && !p.allRead {
+		p.allRead = true
+		if p.onAll != nil {
+			p.onAll()
+		}
 	}
 	if err == io.EOF && p.sent < p.want {
 		p.srcErr = fmt.Errorf("the source ended %d bytes early: %w", p.want-p.sent, ErrSourceChanged)
@@ -52,6 +62,19 @@ func (p *partReader) finish() (int64, error) {
 	defer p.mu.Unlock()
 	p.over = true
 	return p.sent, p.srcErr
+}
+
+// budgeted has r report to budget b: the bytes it reads, and when it has read them all.
+func (p *partReader) budgeted(b *budget) *partReader {
+	p.onBytes, p.onAll = b.add, b.bodySent
+	return p
+}
+
+// drained reports whether the whole part was read (so the budget counted it as waiting).
+func (p *partReader) drained() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.allRead
 }
 
 // hashReaderAt computes the md5 of r's first size bytes, reading in order, 1 MiB at a time.

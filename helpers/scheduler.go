@@ -161,7 +161,7 @@ func (u *upload) sendPart(ctx context.Context, j *partJob) error {
 		} else {
 			data = io.NewSectionReader(u.src.at, span.offset, span.length)
 		}
-		body := &partReader{r: data, want: span.length, prog: u.prog, budget: u.budget}
+		body := (&partReader{r: data, want: span.length, prog: u.prog}).budgeted(u.budget)
 		part, err := u.c.AddUploadPart(withCall(ctx, callOptions{stall: u.opts.StallTimeout}), u.up.ID, body, span.length)
 		sent, srcErr := body.finish() // from here on, nothing reads the part or counts its bytes
 		if err == nil && sent != span.length {
@@ -169,7 +169,7 @@ func (u *upload) sendPart(ctx context.Context, j *partJob) error {
 			err = fmt.Errorf("addUploadPart: %w: the answer came after %d of the part's %d bytes", errNoResult, sent, span.length)
 		}
 		if err == nil {
-			u.budget.release(t, outcomeOK, 0, nil)
+			u.budget.release(t, ended{outcome: outcomeOK, bytes: span.length, drained: body.drained()})
 			u.ids[span.index] = part.ID
 			u.prog.partDone(0)
 			if u.ckpt != nil {
@@ -182,7 +182,8 @@ func (u *upload) sendPart(ctx context.Context, j *partJob) error {
 		}
 		u.prog.rewind(sent)
 		kind, retryAfter := classify(err)
-		u.budget.release(t, kind, retryAfter, func(n int) time.Duration { return policy.delay(n, nil) })
+		u.budget.release(t, ended{outcome: kind, drained: body.drained(), retryAfter: retryAfter,
+			backoff: func(n int) time.Duration { return policy.delay(n, nil) }})
 		switch {
 		case ctx.Err() != nil:
 			return context.Cause(ctx)

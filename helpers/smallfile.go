@@ -83,20 +83,21 @@ func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size i
 			return nil, context.Cause(ctx)
 		}
 		since := c.searchSince()
-		body := &partReader{r: io.NewSectionReader(f, 0, size), want: size, prog: prog, budget: b}
+		body := (&partReader{r: io.NewSectionReader(f, 0, size), want: size, prog: prog}).budgeted(b)
 		file, err := c.CreateFile(withCall(ctx, callOptions{stall: o.StallTimeout}), body, size, name, purpose, o.ExpiresAfter)
 		sent, srcErr := body.finish()
 		if err == nil && sent != size {
 			err = fmt.Errorf("createFile: %w: the answer came after %d of the file's %d bytes", errNoResult, sent, size)
 		}
 		if err == nil {
-			b.release(t, outcomeOK, 0, nil)
+			b.release(t, ended{outcome: outcomeOK, bytes: size, drained: body.drained()})
 			claims.claim(file.ID)
 			return file, nil
 		}
 		prog.rewind(sent)
 		kind, retryAfter := classify(err)
-		b.release(t, kind, retryAfter, func(n int) time.Duration { return policy.delay(n, nil) })
+		b.release(t, ended{outcome: kind, drained: body.drained(), retryAfter: retryAfter,
+			backoff: func(n int) time.Duration { return policy.delay(n, nil) }})
 		switch {
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)

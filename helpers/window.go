@@ -8,37 +8,43 @@ import "time"
 // keeps no clock and starts no goroutine: every method takes the time, so its decisions can be
 // replayed step by step (window_internal_test.go).
 //
+// The throughput is measured from the requests that end: a socket takes megabytes at once into
+// its buffers, so a part of a few MB looks sent in an instant and the link's pace shows only
+// when its answer comes. By Little's law, with n requests in flight, each carrying S bytes and
+// taking R from the slot granted to the answer, the throughput is n·ΣS/ΣR. An epoch begins when
+// the window changes; it measures the requests that started in it (they lived under the new
+// window), once at least windowMinEpoch has passed and half a window of them (at least 2) have
+// succeeded. A measurement counts only if the window was kept busy (on average windowSaturated
+// of its slots in flight): at the end of an upload, or when the caller has too little to send,
+// more streams would prove nothing.
+//
+// Waiting for answers costs a request's duration per step: a second or more with big parts. So
+// the bytes handed to the sockets are measured too, but trusted only while every request in
+// flight is still handing over its body (none has given its last byte and waits for the answer,
+// when the buffers drain unseen), after a warm-up of windowWarmup (new streams first fill their
+// buffers), for at least windowMinEpoch: that happens with parts larger than what the sockets
+// buffer, and then the bytes may confirm a growth early, or give the baseline. They never call a
+// plateau: that is for the answers.
+//
 // The decisions, in order of precedence:
 //   - 429 or 503 for a request started after the last cut: the window is halved (at least 1),
 //     growth stops doubling for good, and the number in flight when the signal came (the
 //     "ceiling") is not reached again for windowCeilingHold. Signals from requests started
 //     before that cut are its echo: they do not cut again, but lower the ceiling to the number
 //     in flight when they came.
-//   - every measurement (an epoch, below) of a window that was kept busy: if the window had just
-//     grown, the growth is kept when the throughput grew by at least windowGain of the
-//     proportional gain (doubling 4 to 8 must bring +50%), and the window grows again; otherwise
-//     the window goes back to what it was (a plateau: more streams no longer help) and stays
-//     there for windowPlateauHold before it probes again.
+//   - every measurement: if the window had just grown, the growth is kept when the throughput
+//     grew by at least windowGain of the proportional gain (doubling 4 to 8 must bring +50%),
+//     and the window grows again; otherwise the window goes back to what it was (a plateau:
+//     more streams no longer help) and stays there for windowPlateauHold before it probes
+//     again. A first measurement at a window is its baseline, and the window grows.
 //   - growth doubles the window while no plateau or cut was met ("slow start"), then adds a
 //     quarter (at least 1); never above the cap, nor at or above an active ceiling.
-//
-// An epoch: after the window changes, windowWarmup passes unmeasured (new streams first fill
-// their sockets' buffers, which would pass for throughput; after a cut, the requests above the
-// new window must also have ended), then the bytes handed to the connections are counted for
-// max(windowMinEpoch, the mean duration of a request), at most windowMaxEpoch: long enough
-// that parts ending and starting, each with a burst into the socket buffers, average out, and
-// that new connections are past TCP's slow start. Growth may be confirmed early, from
-// windowMinEpoch on, when the gain is already clear; a plateau is called only on a full epoch.
-// A measurement counts only if the window was kept busy (on average windowSaturated of its
-// slots in flight): at the end of an upload, or when the caller has too little to send, more
-// streams would prove nothing.
 
 const (
-	// windowWarmup is the time after a change of the window that is not measured.
-	windowWarmup = 150 * time.Millisecond
-	// windowMinEpoch and windowMaxEpoch bound the length of a measurement.
+	// windowMinEpoch is the shortest measurement.
 	windowMinEpoch = 250 * time.Millisecond
-	windowMaxEpoch = 2 * time.Second
+	// windowWarmup is the time after a change of the window whose bytes are not measured.
+	windowWarmup = 150 * time.Millisecond
 	// windowGain: a larger window is kept when the throughput grew by at least this share of
 	// the proportional gain.
 	windowGain = 0.5
@@ -63,19 +69,21 @@ type windowController struct {
 	// slowStart: the window doubles when it grows; it ends at the first plateau or cut.
 	slowStart bool
 
-	// The epoch under way: it began at epochStart; measuring once the warm-up has passed, from
-	// measureStart, when measureBytes had been sent.
-	epochStart   time.Time
-	measuring    bool
-	measureStart time.Time
-	measureBytes int64
-	// busy integrates the requests in flight over time (slot-seconds) since measureStart.
-	busy      float64
-	inFlight  int
-	lastEvent time.Time
-
-	// meanDur is the moving average of successful requests' durations; 0 until the first.
-	meanDur time.Duration
+	// The epoch under way began at epochStart; busy integrates the requests in flight over time
+	// (slot-seconds) since then; the requests that started in it and succeeded carried sumBytes
+	// in sumDur (their durations added up), n of them.
+	epochStart time.Time
+	busy       float64
+	inFlight   int
+	lastEvent  time.Time
+	sumBytes   int64
+	sumDur     time.Duration
+	n          int
+	// The bytes handed to the sockets, counted from bytesStart (when bytesFrom had been sent);
+	// spoilt once a request in flight waited for its answer during the epoch.
+	bytesStart  time.Time
+	bytesFrom   int64
+	bytesSpoilt bool
 
 	// baseRate is the throughput measured at baseW (0: none yet). trial: the window grew from
 	// baseW to w, and the next measurement keeps or reverts that.
@@ -100,16 +108,8 @@ func (c *windowController) window() int { return c.w }
 
 // account adds the time since the last event to the busy integral.
 func (c *windowController) account(now time.Time) {
-	if c.measuring {
-		from := c.lastEvent
-		if from.Before(c.measureStart) {
-			from = c.measureStart
-		}
-		if d := now.Sub(from); d > 0 {
-			c.busy += float64(c.inFlight) * d.Seconds()
-		}
-	}
-	if now.After(c.lastEvent) {
+	if d := now.Sub(c.lastEvent); d > 0 {
+		c.busy += float64(c.inFlight) * d.Seconds()
 		c.lastEvent = now
 	}
 }
@@ -121,18 +121,19 @@ func (c *windowController) started(now time.Time) int {
 	return c.gen
 }
 
-// finished records a request ending after d; ok: it succeeded, and its duration counts towards
-// the length of an epoch.
-func (c *windowController) finished(now time.Time, d time.Duration, ok bool) {
+// finished records a request that started at start ending now, having carried bytes; ok: it
+// succeeded. It reports whether the window changed.
+func (c *windowController) finished(now, start time.Time, bytes int64, ok bool) bool {
 	c.account(now)
 	c.inFlight = max(0, c.inFlight-1)
-	if ok && d > 0 {
-		if c.meanDur == 0 {
-			c.meanDur = d
-		} else {
-			c.meanDur = (3*c.meanDur + d) / 4
-		}
+	if ok && !start.Before(c.epochStart) && now.After(start) {
+		c.n++
+		c.sumBytes += bytes
+		c.sumDur += now.Sub(start)
 	}
+	before := c.w
+	c.measure(now)
+	return c.w != before
 }
 
 // congested records a 429 or 503 for a request started in generation gen (call it before
@@ -153,67 +154,84 @@ func (c *windowController) congested(now time.Time, gen int) bool {
 	next := max(1, int(float64(c.w)*windowCut))
 	c.slowStart, c.trial, c.baseW, c.baseRate = false, false, 0, 0
 	c.gen++
-	c.set(now, next, 0)
+	c.set(now, next)
 	return true
 }
 
-// observe is called as bytes go out, with the running total sent: it ends the epoch when it is
-// due and decides. It reports whether the window changed.
-func (c *windowController) observe(now time.Time, bytes int64) bool {
+// observe is called as bytes go out, with the running total handed to the sockets; streaming
+// says no request in flight has handed over its whole body (none waits for its answer). It
+// reports whether the window changed.
+func (c *windowController) observe(now time.Time, bytes int64, streaming bool) bool {
 	c.account(now)
-	if !c.measuring {
-		// After a cut, the requests above the new window drain first: measured, they would
-		// credit the smaller window with the larger one's throughput.
-		if now.Sub(c.epochStart) < windowWarmup || c.inFlight > c.w {
+	switch {
+	case c.bytesSpoilt:
+		return false
+	case !streaming:
+		c.bytesSpoilt = true
+		return false
+	case now.Sub(c.epochStart) < windowWarmup:
+		return false
+	case c.bytesStart.IsZero() || c.inFlight > c.w:
+		if c.inFlight > c.w {
+			c.bytesStart = time.Time{}
 			return false
 		}
-		c.startMeasure(now, bytes)
+		if c.inFlight == c.w { // from when the window is full, and not over it (after a cut)
+			c.bytesStart, c.bytesFrom = now, bytes
+		}
 		return false
 	}
-	span := now.Sub(c.measureStart)
-	if span < windowMinEpoch {
+	span := now.Sub(c.bytesStart).Seconds()
+	if span < windowMinEpoch.Seconds() || c.busy/now.Sub(c.epochStart).Seconds() < windowSaturated*float64(c.w) {
 		return false
 	}
-	// A full epoch lasts a request's mean duration (unknown until one has ended). A shorter one
-	// may confirm growth, never call a plateau: that waits for the full epoch.
-	early := c.meanDur == 0 || span < min(c.meanDur, windowMaxEpoch)
-	rate := float64(bytes-c.measureBytes) / span.Seconds()
-	util := c.busy / (span.Seconds() * float64(c.w))
+	rate := float64(bytes-c.bytesFrom) / span
 	before := c.w
-	c.decide(now, rate, util, bytes, early)
+	switch {
+	case !c.trial && c.baseW == 0:
+		c.baseW, c.baseRate = c.w, rate
+		c.set(now, c.grow(now))
+	case c.trial && rate >= c.threshold():
+		c.trial = false
+		c.baseW, c.baseRate = c.w, rate
+		c.set(now, c.grow(now))
+	}
 	return c.w != before
 }
 
-func (c *windowController) startMeasure(now time.Time, bytes int64) {
-	c.measuring, c.measureStart, c.measureBytes, c.busy = true, now, bytes, 0
-	c.lastEvent = now
+// threshold is the throughput a trial window must reach to be kept.
+func (c *windowController) threshold() float64 {
+	return c.baseRate * (1 + windowGain*float64(c.w-c.baseW)/float64(c.baseW))
 }
 
-// decide ends an epoch that measured rate bytes per second with util of the window busy, or,
-// early, lets it go on when what it measured so far would not be decisive.
-func (c *windowController) decide(now time.Time, rate, util float64, bytes int64, early bool) {
-	gained := c.trial && rate >= c.baseRate*(1+windowGain*float64(c.w-c.baseW)/float64(c.baseW))
-	switch {
-	case early && (util < windowSaturated || c.trial && !gained):
+// measure ends the epoch when it has measured enough, and decides.
+func (c *windowController) measure(now time.Time) {
+	span := now.Sub(c.epochStart).Seconds()
+	if span < windowMinEpoch.Seconds() || c.n < max(2, (c.w+1)/2) || c.sumDur <= 0 {
 		return
+	}
+	avg := c.busy / span // requests in flight, on average
+	util := avg / float64(c.w)
+	rate := min(avg, float64(c.w)) * float64(c.sumBytes) / c.sumDur.Seconds()
+	switch {
 	case util < windowSaturated:
 		// Too little demand to fill the window: nothing to learn about more streams.
 		c.trial, c.baseW, c.baseRate = false, 0, 0
-		c.set(now, c.w, bytes)
+		c.set(now, c.w)
 	case c.trial:
 		c.trial = false
-		if gained {
+		if rate >= c.threshold() {
 			c.baseW, c.baseRate = c.w, rate
-			c.set(now, c.grow(now), bytes)
+			c.set(now, c.grow(now))
 			return
 		}
 		// A plateau: the streams added did not pay. Back to the window that did as well.
 		c.slowStart = false
 		c.holdUntil = now.Add(windowPlateauHold)
-		c.set(now, c.baseW, bytes)
+		c.set(now, c.baseW)
 	default:
 		c.baseW, c.baseRate = c.w, rate
-		c.set(now, c.grow(now), bytes)
+		c.set(now, c.grow(now))
 	}
 }
 
@@ -235,12 +253,10 @@ func (c *windowController) grow(now time.Time) int {
 	return next
 }
 
-// set moves to window w: a new epoch, with a warm-up when the window changed.
-func (c *windowController) set(now time.Time, w int, bytes int64) {
-	if w != c.w {
-		c.w = w
-		c.epochStart, c.measuring = now, false
-		return
-	}
-	c.startMeasure(now, bytes)
+// set moves to window w and begins a new epoch.
+func (c *windowController) set(now time.Time, w int) {
+	c.w = w
+	c.epochStart, c.busy, c.lastEvent = now, 0, now
+	c.sumBytes, c.sumDur, c.n = 0, 0, 0
+	c.bytesStart, c.bytesSpoilt = time.Time{}, false
 }

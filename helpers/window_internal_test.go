@@ -1,6 +1,7 @@
 package helpers
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -11,17 +12,18 @@ import (
 const mib = 1 << 20
 
 // linkSim drives a windowController the way budget does: requests start while the window has
-// room (if there is demand), each takes dur, bytes flow at rate(requests in flight), and the
-// controller observes the running total every tick.
+// room (if there is demand), each waits latency, then moves size bytes over a link where each
+// request moves at most perConn bytes/s and all together at most total (0: no cap), shared
+// fairly; each is reported as it ends.
 type linkSim struct {
-	t      *testing.T
-	c      *windowController
-	now    time.Time
-	bytes  float64
-	flight []simReq
-	// rate is the throughput with n requests in flight; dur a request's duration with n in flight.
-	rate func(n int) float64
-	dur  func(n int) time.Duration
+	t       *testing.T
+	c       *windowController
+	now     time.Time
+	flight  []*simReq
+	size    float64
+	latency time.Duration
+	perConn float64
+	total   float64
 	// demand caps the requests the caller has to send at once (0: no cap).
 	demand int
 	// limit, when positive, is the server's limit of requests in flight: one more is answered
@@ -32,31 +34,49 @@ type linkSim struct {
 	windows                   []int
 	// timeAt sums the time spent at each window.
 	timeAt map[int]time.Duration
+	// bytes: the bytes handed over are observed too (a body streams until the request ends,
+	// as with parts larger than the sockets' buffers); sent counts them.
+	bytes bool
+	sent  float64
 }
 
 type simReq struct {
 	start time.Time
-	gen   int
-	dur   time.Duration
+	left  float64 // bytes still to move
 }
 
-func newSim(t *testing.T, rate func(int) float64, dur func(int) time.Duration) *linkSim {
+func newSim(t *testing.T, size, perConn, total float64, latency time.Duration) *linkSim {
 	start := time.Unix(1_700_000_000, 0)
-	return &linkSim{t: t, c: newWindowController(DefaultConcurrency, MaxConcurrency, start), now: start, rate: rate, dur: dur,
+	return &linkSim{t: t, c: newWindowController(DefaultConcurrency, MaxConcurrency, start), now: start,
+		size: size, perConn: perConn, total: total, latency: latency,
 		peak: DefaultConcurrency, windows: []int{DefaultConcurrency}, timeAt: map[int]time.Duration{}}
 }
 
-const simTick = 10 * time.Millisecond
+const simTick = 5 * time.Millisecond
 
 // run advances the simulation by d.
 func (s *linkSim) run(d time.Duration) {
 	for end := s.now.Add(d); s.now.Before(end); {
 		s.now = s.now.Add(simTick)
-		s.bytes += s.rate(len(s.flight)) * simTick.Seconds()
+		moving := 0
+		for _, r := range s.flight {
+			if s.now.Sub(r.start) > s.latency {
+				moving++
+			}
+		}
+		each := s.perConn
+		if s.total > 0 && moving > 0 {
+			each = min(each, s.total/float64(moving))
+		}
 		kept := s.flight[:0]
 		for _, r := range s.flight {
-			if !s.now.Before(r.start.Add(r.dur)) {
-				s.c.finished(s.now, s.now.Sub(r.start), true)
+			if s.now.Sub(r.start) > s.latency {
+				moved := min(r.left, each*simTick.Seconds())
+				r.left -= moved
+				s.sent += moved
+			}
+			if r.left <= 0 {
+				s.c.finished(s.now, r.start, int64(s.size), true)
 			} else {
 				kept = append(kept, r)
 			}
@@ -68,13 +88,15 @@ func (s *linkSim) run(d time.Duration) {
 			if s.limit > 0 && len(s.flight) >= s.limit {
 				s.throttled++
 				s.c.congested(s.now, gen)
-				s.c.finished(s.now, 0, false)
+				s.c.finished(s.now, s.now, 0, false)
 				s.note()
 				break // the client pauses after a 429
 			}
-			s.flight = append(s.flight, simReq{start: s.now, gen: gen, dur: s.dur(s.c.window())})
+			s.flight = append(s.flight, &simReq{start: s.now, left: s.size})
 		}
-		s.c.observe(s.now, int64(s.bytes))
+		if s.bytes {
+			s.c.observe(s.now, int64(s.sent), true)
+		}
 		s.note()
 		s.timeAt[s.c.window()] += simTick
 	}
@@ -88,39 +110,27 @@ func (s *linkSim) note() {
 	}
 }
 
-// perConnection is a link where each connection moves perConn bytes/s, and all of them at most
-// total (0: no aggregate cap); a request moves size bytes plus latency.
-func perConnection(perConn, total float64) func(int) float64 {
-	return func(n int) float64 {
-		r := perConn * float64(n)
-		if total > 0 {
-			r = min(r, total)
-		}
-		return r
-	}
-}
-
-func partTime(size, perConn, total float64, latency time.Duration) func(int) time.Duration {
-	rate := perConnection(perConn, total)
-	return func(n int) time.Duration {
-		each := rate(n) / float64(n)
-		return latency + time.Duration(size/each*float64(time.Second))
-	}
-}
-
 // TestWindowGrowsWhileThroughputGrows: each connection is limited (16 MiB/s) and the link is
 // not: the window doubles from 4 while each doubling pays, up to the cap, and never past it.
 func TestWindowGrowsWhileThroughputGrows(t *testing.T) {
-	s := newSim(t, perConnection(16*mib, 0), partTime(16*mib, 16*mib, 0, 40*time.Millisecond))
-	s.run(20 * time.Second)
-	if got := s.c.window(); got != MaxConcurrency {
-		t.Errorf("window %d after 20 s on a link that scales with the streams, want the cap %d; changes %v", got, MaxConcurrency, s.windows)
-	}
-	if s.peak > MaxConcurrency {
-		t.Errorf("the window reached %d, above the cap %d", s.peak, MaxConcurrency)
-	}
-	if want := []int{4, 8, 16, 32}; !equalInts(s.windows, want) {
-		t.Errorf("windows %v, want %v (doubling while it pays)", s.windows, want)
+	for _, bytes := range []bool{false, true} {
+		s := newSim(t, 16*mib, 16*mib, 0, 40*time.Millisecond)
+		s.bytes = bytes
+		s.run(20 * time.Second)
+		if got := s.c.window(); got != MaxConcurrency {
+			t.Errorf("bytes %v: window %d after 20 s on a link that scales with the streams, want the cap %d; changes %v", bytes, got, MaxConcurrency, s.windows)
+		}
+		if s.peak > MaxConcurrency {
+			t.Errorf("bytes %v: the window reached %d, above the cap %d", bytes, s.peak, MaxConcurrency)
+		}
+		if want := []int{4, 8, 16, 32}; !equalInts(s.windows, want) {
+			t.Errorf("bytes %v: windows %v, want %v (doubling while it pays)", bytes, s.windows, want)
+		}
+		// Answers take a part's duration (1.04 s) per step; the bytes, a warm-up and an epoch.
+		t.Logf("bytes %v: time at each window %v", bytes, s.timeAt)
+		if at4 := s.timeAt[4]; bytes && at4 > 600*time.Millisecond || !bytes && at4 < time.Second {
+			t.Errorf("bytes %v: %v at the first window", bytes, at4)
+		}
 	}
 }
 
@@ -128,8 +138,15 @@ func TestWindowGrowsWhileThroughputGrows(t *testing.T) {
 // link. The window grows to 8, tries 16, finds no gain and goes back to 8, where it stays;
 // probing again later (a quarter more, at most once per windowPlateauHold) finds no gain either.
 func TestWindowStopsAtAPlateau(t *testing.T) {
+	for _, bytes := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bytes=%v", bytes), func(t *testing.T) { testPlateau(t, bytes) })
+	}
+}
+
+func testPlateau(t *testing.T, bytes bool) {
 	const d = 30 * time.Second
-	s := newSim(t, perConnection(16*mib, 128*mib), partTime(16*mib, 16*mib, 128*mib, 40*time.Millisecond))
+	s := newSim(t, 16*mib, 16*mib, 128*mib, 40*time.Millisecond)
+	s.bytes = bytes
 	s.run(d)
 	if at8 := s.timeAt[8]; at8 < d*7/10 {
 		t.Errorf("%v of %v at the plateau's window of 8, want most of it; time per window %v, changes %v", at8, d, s.timeAt, s.windows)
@@ -171,12 +188,12 @@ func TestWindowHalvesOnOverload(t *testing.T) {
 		t.Fatalf("window %d, want 8", c.window())
 	}
 	for range 16 {
-		c.finished(now, 0, false)
+		c.finished(now, now, 0, false)
 	}
 	for _, want := range []int{4, 2, 1, 1, 1} { // one request in flight at each 429
 		g := c.started(now)
 		c.congested(now, g)
-		c.finished(now, 0, false)
+		c.finished(now, now, 0, false)
 		if c.window() != want {
 			t.Fatalf("window %d, want %d", c.window(), want)
 		}
@@ -186,7 +203,7 @@ func TestWindowHalvesOnOverload(t *testing.T) {
 // TestWindowCeiling: a 429 came with 7 requests in flight; for windowCeilingHold the window
 // grows back to 6 at most, and only then probes 7 again.
 func TestWindowCeiling(t *testing.T) {
-	s := newSim(t, perConnection(16*mib, 0), partTime(16*mib, 16*mib, 0, 40*time.Millisecond))
+	s := newSim(t, 16*mib, 16*mib, 0, 40*time.Millisecond)
 	s.limit = 6
 	s.run(windowCeilingHold - 2*time.Second)
 	t.Logf("windows %v, %d of %d requests answered 429", s.windows, s.throttled, s.requests)
@@ -204,7 +221,7 @@ func TestWindowCeiling(t *testing.T) {
 // TestWindowHoldsWithoutDemand: with only 2 parts to send at a time, the window is never busy
 // enough to learn anything: it stays at 4.
 func TestWindowHoldsWithoutDemand(t *testing.T) {
-	s := newSim(t, perConnection(16*mib, 0), partTime(16*mib, 16*mib, 0, 40*time.Millisecond))
+	s := newSim(t, 16*mib, 16*mib, 0, 40*time.Millisecond)
 	s.demand = 2
 	s.run(10 * time.Second)
 	if len(s.windows) != 1 {
@@ -215,7 +232,7 @@ func TestWindowHoldsWithoutDemand(t *testing.T) {
 // TestWindowOfSmallRequests: latency-bound requests (256 KiB in 40 ms): the window grows within
 // the first second or two, the epochs being short.
 func TestWindowOfSmallRequests(t *testing.T) {
-	s := newSim(t, perConnection(256<<10/0.05, 0), func(int) time.Duration { return 50 * time.Millisecond })
+	s := newSim(t, 256<<10, 24*mib, 0, 40*time.Millisecond)
 	s.run(2 * time.Second)
 	t.Logf("windows %v", s.windows)
 	if s.c.window() < 16 {
@@ -233,4 +250,36 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestWindowTrustsBytesOnlyWhileStreaming: the bytes handed to the sockets give a baseline and
+// confirm a growth early, but only while no request waits for its answer (then the sockets'
+// buffers drain unseen), and they never call a plateau: a trial whose bytes show no gain waits
+// for the answers.
+func TestWindowTrustsBytesOnlyWhileStreaming(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	fill := func(c *windowController, now time.Time) {
+		for c.inFlight < c.w {
+			c.started(now)
+		}
+	}
+	c := newWindowController(4, MaxConcurrency, t0)
+	fill(c, t0)
+	c.observe(at(200), 10*mib, true)  // after the warm-up: the measurement starts
+	c.observe(at(300), 12*mib, false) // a body handed over whole: the bytes are spoilt
+	if c.observe(at(600), 40*mib, true) || c.window() != 4 {
+		t.Fatalf("window %d: spoilt bytes were trusted", c.window())
+	}
+	c = newWindowController(4, MaxConcurrency, t0)
+	fill(c, t0)
+	c.observe(at(200), 10*mib, true)
+	if !c.observe(at(500), 30*mib, true) || c.window() != 8 || c.baseRate == 0 {
+		t.Fatalf("window %d after a clean measurement, want the baseline taken and 8 tried", c.window())
+	}
+	fill(c, at(500))
+	c.observe(at(700), 40*mib, true)
+	if c.observe(at(1000), 46*mib, true) || c.window() != 8 || !c.trial { // 20 MB/s against 66: no gain
+		t.Fatalf("window %d, trial %v: the bytes decided a plateau", c.window(), c.trial)
+	}
 }

@@ -28,18 +28,26 @@ type terminalRun struct {
 	ptmx   *os.File
 	stdout bytes.Buffer
 
-	mu      sync.Mutex
-	vt      *vt
-	raw     bytes.Buffer
-	label   string
-	worst   int                // most rows naming the file at once
-	onChunk func(*terminalRun) // called after each chunk, under mu
-	read    chan struct{}
+	mu       sync.Mutex
+	vt       *vt
+	raw      bytes.Buffer
+	labels   []string
+	worst    int                // most rows naming one of the labels at once
+	mostRows int                // most rows on the screen at once
+	onChunk  func(*terminalRun) // called after each chunk, under mu
+	read     chan struct{}
 }
 
 func startInTerminal(t *testing.T, cols int, label string, args ...string) *terminalRun {
 	t.Helper()
-	r := &terminalRun{cmd: exec.Command(binary, args...), vt: newVT(cols), label: label, read: make(chan struct{})}
+	return startInTerminalIn(t, "", cols, []string{label}, args...)
+}
+
+// startInTerminalIn runs the command in dir (if set) and watches each of labels.
+func startInTerminalIn(t *testing.T, dir string, cols int, labels []string, args ...string) *terminalRun {
+	t.Helper()
+	r := &terminalRun{cmd: exec.Command(binary, args...), vt: newVT(cols), labels: labels, read: make(chan struct{})}
+	r.cmd.Dir = dir
 	r.cmd.Stdout = &r.stdout
 	r.cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	ptmx, err := pty.StartWithSize(r.cmd, &pty.Winsize{Cols: uint16(cols), Rows: 24})
@@ -60,9 +68,10 @@ func startInTerminal(t *testing.T, cols int, label string, args ...string) *term
 				r.mu.Lock()
 				r.raw.Write(buf[:n])
 				r.vt.write(buf[:n])
-				if c := r.vt.count(r.label); c > r.worst {
-					r.worst = c
+				for _, l := range r.labels {
+					r.worst = max(r.worst, r.vt.count(l))
 				}
+				r.mostRows = max(r.mostRows, len(r.vt.screen()))
 				if r.onChunk != nil {
 					r.onChunk(r)
 				}
