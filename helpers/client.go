@@ -6,7 +6,8 @@
 // or a download, a stall timeout (no byte moved for that long); requests that are not
 // idempotent are retried only with a plan for an earlier attempt that did succeed.
 //
-// Start with [NewClient], then [Client.UploadFile]:
+// Start with [NewClient], then [Client.UploadFile] (or [Client.UploadFiles] for several files at
+// once); the number of parts in flight adapts to the link by default (UploadOptions.Concurrency):
 //
 //	c, err := helpers.NewClient(helpers.ClientOptions{}) // key from OPENAI_API_KEY
 //	up, err := c.UploadFile(ctx, "train.jsonl", helpers.UploadOptions{Purpose: "fine-tune"})
