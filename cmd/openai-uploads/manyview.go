@@ -151,7 +151,7 @@ func (b *batch) totalLine(width int, now time.Time) string {
 		text(5, fmt.Sprintf("%10s", rateText(t, now))),
 		text(3, fmt.Sprintf("%-9s", etaText(t, now))),
 		retriesPiece(7, p.Retries),
-		text(4, fmt.Sprintf("%d streams", p.Streams)),
+		streamsText(4, p.Streams),
 	}
 	return layout(width, pieces, func(w int) string { return barOf(w, p.BytesSent, p.TotalBytes) })
 }

@@ -230,8 +230,8 @@ func (t *transfer) line(width int, now time.Time) string {
 			text(3, fmt.Sprintf("%-9s", etaText(t, now))),
 			retries,
 			throttledPiece(7, p.Throttled),
-			text(7, fmt.Sprintf("parts %*d/%d", len(fmt.Sprint(p.TotalParts)), p.PartsDone, p.TotalParts)),
-			t.streamsPiece(8),
+			text(8, fmt.Sprintf("parts %*d/%d", len(fmt.Sprint(p.TotalParts)), p.PartsDone, p.TotalParts)),
+			t.streamsPiece(5),
 		}
 		return layout(width, pieces, func(w int) string { return barOf(w, p.BytesSent, p.TotalBytes) })
 	case helpers.PhaseCompleting:
@@ -320,12 +320,17 @@ func throttledPiece(prio, n int) piece {
 	return text(prio, fmt.Sprintf("%d rate-limited", n), fmt.Sprintf("%d×429", n))
 }
 
-// streamsPiece shows the streams, but for one of several files (the total shows them).
+// streamsPiece shows the streams (×N when short of room), but for one of several files (the
+// total shows them).
 func (t *transfer) streamsPiece(prio int) piece {
 	if t.shared {
 		return piece{}
 	}
-	return text(prio, fmt.Sprintf("%d streams", t.p.Streams))
+	return streamsText(prio, t.p.Streams)
+}
+
+func streamsText(prio, n int) piece {
+	return text(prio, fmt.Sprintf("%d streams", n), fmt.Sprintf("×%d", n))
 }
 
 func retriesPiece(prio, n int) piece {
