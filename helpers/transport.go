@@ -41,7 +41,7 @@ type transport struct {
 // down: the estimate may be up to a second early).
 func (t *transport) noteDate(resp *http.Response) {
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-		t.clockOffset.Store(int64(d.Sub(time.Now())))
+		t.clockOffset.Store(int64(time.Until(d)))
 		t.datesSeen.Store(true)
 	}
 }
