@@ -182,20 +182,24 @@ func (b *budget) dispatchLocked() {
 }
 
 // release gives a slot back with how its request ended. After a 429 the budget pauses for the
-// delay the server asked for, or for a backoff of its own.
+// delay the server asked for, or for a backoff of its own; after a 503, for the delay it asked
+// for, if any.
 func (b *budget) release(t ticket, e ended) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e.drained {
 		b.draining--
 	}
-	if e.outcome == outcomeThrottled {
+	switch {
+	case e.outcome == outcomeThrottled:
 		d := e.retryAfter
 		if d <= 0 && e.backoff != nil {
 			d = e.backoff(b.throttled)
 			b.throttled++
 		}
 		b.pauseLocked(max(d, minThrottlePause))
+	case e.outcome == outcomeOverloaded && e.retryAfter > 0:
+		b.pauseLocked(e.retryAfter) // a 503 that says how long to wait: nobody starts before
 	}
 	b.releaseLocked(t, e.outcome, e.bytes)
 }

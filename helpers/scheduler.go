@@ -206,7 +206,8 @@ func (u *upload) sendPart(ctx context.Context, j *partJob) error {
 }
 
 // classify says what an attempt's error tells the budget: 429 (a rate limit that may be waited
-// out, with the delay asked for), 503 (the server is overloaded), or another failure.
+// out, with the delay asked for), 503 (the server is overloaded; with the delay it asked for, if
+// any), or another failure.
 func classify(err error) (outcome, time.Duration) {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
@@ -216,7 +217,7 @@ func classify(err error) (outcome, time.Duration) {
 	case apiErr.StatusCode == http.StatusTooManyRequests && apiErr.Temporary():
 		return outcomeThrottled, apiErr.RetryAfter
 	case apiErr.StatusCode == http.StatusServiceUnavailable:
-		return outcomeOverloaded, 0
+		return outcomeOverloaded, apiErr.RetryAfter
 	}
 	return outcomeFailed, 0
 }
