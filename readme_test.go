@@ -7,7 +7,7 @@ import (
 )
 
 // exampleFiles hold the runnable examples README.md quotes.
-var exampleFiles = []string{"helpers/example_test.go", "conformance/example_test.go", "example_generated_test.go"}
+var exampleFiles = []string{"helpers/example_test.go", "helpers/example_files_test.go", "conformance/example_test.go", "example_generated_test.go"}
 
 // TestReadmeGoBlocksAreExamples: every Go block of README.md is a run of consecutive lines of a
 // runnable example (one tab of indentation less), so that the README's code compiles, runs and

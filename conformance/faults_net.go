@@ -9,7 +9,7 @@ import (
 )
 
 // The connection-level halves of the faults: a reset, a dropped answer, slow bodies, and the
-// bandwidth cap of ServerOptions.Bandwidth.
+// bandwidth caps of ServerOptions.Bandwidth and TotalBandwidth (the listener is in limits.go).
 
 // resetConnection drops the client's connection with a TCP RST, mid-request.
 func resetConnection(w http.ResponseWriter) {
@@ -127,35 +127,35 @@ func (s *slowWriter) Write(b []byte) (int, error) {
 	return written, nil
 }
 
-// throttledListener caps each accepted connection's throughput.
-type throttledListener struct {
-	net.Listener
-	rate int64
-}
-
-func (l throttledListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &throttledConn{Conn: c, read: pacer{rate: l.rate}, write: pacer{rate: l.rate}}, nil
-}
-
-// throttledConn paces reads and writes to rate bytes per second each.
+// throttledConn paces reads and writes: rate bytes per second each on this connection (a zero
+// pacer: no cap), and all connections together through totalRead and totalWrite (nil: no cap).
 type throttledConn struct {
 	net.Conn
-	read, write pacer
+	read, write           pacer
+	totalRead, totalWrite *sharedPacer
 }
 
 // NetConn returns the underlying connection.
 func (c *throttledConn) NetConn() net.Conn { return c.Conn }
 
+// chunk is the most to move at once: 10 ms worth of the connection's rate, or 64 KiB with no
+// per-connection cap.
+func chunkOf(p *pacer) int {
+	if p.rate <= 0 {
+		return 64 << 10
+	}
+	return p.chunk()
+}
+
 func (c *throttledConn) Read(p []byte) (int, error) {
-	if max := c.read.chunk(); len(p) > max {
+	if max := chunkOf(&c.read); len(p) > max {
 		p = p[:max]
 	}
 	n, err := c.Conn.Read(p)
 	c.read.wait(n)
+	if c.totalRead != nil {
+		c.totalRead.wait(n)
+	}
 	return n, err
 }
 
@@ -163,12 +163,15 @@ func (c *throttledConn) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
 		q := p
-		if max := c.write.chunk(); len(q) > max {
+		if max := chunkOf(&c.write); len(q) > max {
 			q = q[:max]
 		}
 		n, err := c.Conn.Write(q)
 		written += n
 		c.write.wait(n)
+		if c.totalWrite != nil {
+			c.totalWrite.wait(n)
+		}
 		if err != nil {
 			return written, err
 		}
@@ -200,7 +203,7 @@ func (p *pacer) due() time.Time {
 }
 
 func (p *pacer) wait(n int) {
-	if n <= 0 {
+	if n <= 0 || p.rate <= 0 {
 		return
 	}
 	if p.now == nil {

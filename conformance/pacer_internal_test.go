@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -34,5 +35,69 @@ func TestPacerSpacesTransfers(t *testing.T) {
 		if slept[i] != want[i] {
 			t.Errorf("sleep %d = %v, want %v", i, slept[i], want[i])
 		}
+	}
+}
+
+// TestSharedPacerSpacesTheSum checks TotalBandwidth's pacer on a fake clock: transfers of several
+// connections are spaced as one stream at the shared rate, each waiting for the bytes reserved
+// before its own, and an idle link keeps at most pacerBurst of credit.
+func TestSharedPacerSpacesTheSum(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var slept []time.Duration
+	p := &sharedPacer{
+		rate: 1 << 20,
+		now:  func() time.Time { return now },
+		// The connections sleep at once: the clock does not move while they wait.
+		sleep: func(d time.Duration) { slept = append(slept, d) },
+	}
+	p.wait(1 << 19) // connection A: half a MiB
+	p.wait(1 << 19) // connection B, at the same moment: waits for A's bytes too
+	p.wait(1 << 18) // connection C
+	want := []time.Duration{500*time.Millisecond - pacerBurst, time.Second - pacerBurst, 1250*time.Millisecond - pacerBurst}
+	for i := range want {
+		if i >= len(slept) || slept[i] != want[i] {
+			t.Fatalf("sleeps %v, want %v", slept, want)
+		}
+	}
+	now = now.Add(time.Minute) // idle: the credit does not pile up
+	slept = nil
+	p.wait(1 << 20)
+	if len(slept) != 1 || slept[0] != time.Second-pacerBurst {
+		t.Errorf("after a minute idle, 1 MiB slept %v, want %v", slept, time.Second-pacerBurst)
+	}
+}
+
+// TestPacedListenerWiring: Bandwidth paces each connection, TotalBandwidth all of them through
+// one pacer per direction, shared by every connection; with neither the listener is left alone.
+func TestPacedListenerWiring(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got := newPacedListener(ln, 0, 0); got != ln {
+		t.Errorf("no cap: the listener was wrapped")
+	}
+	pl := newPacedListener(ln, 100, 1000)
+	var conns []*throttledConn
+	for range 2 {
+		go func() {
+			if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+				_ = c.Close() // accepted all the same
+			}
+		}()
+		c, err := pl.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c.(*throttledConn))
+	}
+	a, b := conns[0], conns[1]
+	if a.read.rate != 100 || a.write.rate != 100 || a.totalRead == nil || a.totalRead.rate != 1000 || a.totalWrite.rate != 1000 {
+		t.Errorf("connection pacers %+v", a)
+	}
+	if a.totalRead != b.totalRead || a.totalWrite != b.totalWrite || a.totalRead == a.totalWrite {
+		t.Errorf("the total pacers are not one per direction shared by the connections")
 	}
 }

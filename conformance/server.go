@@ -129,6 +129,21 @@ type ServerOptions struct {
 	// (0: no cap). It needs the connections, so it applies when the server is run by [Start] or
 	// [Listen], not when it is mounted as a plain http.Handler.
 	Bandwidth int64
+	// TotalBandwidth caps the throughput of all connections together, in bytes per second in
+	// each direction (0: no cap): a link of that capacity shared by every connection, beside
+	// Bandwidth, the cap of each (as over the internet, where one TCP stream rarely fills the
+	// pipe). Like Bandwidth, it applies when the server is run by [Start] or [Listen].
+	TotalBandwidth int64
+	// MaxPartsInFlight, when positive, is the most part requests (addUploadPart) served at once:
+	// one more is answered 429 at once, before its body is read (the connection is then
+	// closed), with retry-after-ms and Retry-After asking for PartsRetryAfter, in OpenAI's
+	// rate-limit envelope (type requests, code rate_limit_exceeded), as an API that limits
+	// requests in flight does. Stats counts them (RateLimited) and the peak of part requests
+	// served at once (PeakPartsInFlight).
+	MaxPartsInFlight int
+	// PartsRetryAfter is the delay the 429s of MaxPartsInFlight ask for; 0 means
+	// [DefaultPartsRetryAfter] (100 ms).
+	PartsRetryAfter time.Duration
 	// RequestLog, when set, is called once for every request, after it was answered (or its
 	// connection was cut), with what a log line needs. It never carries a header's value, so
 	// never the key. It is called from the requests' goroutines, possibly at once.
@@ -172,6 +187,7 @@ type Server struct {
 	blobs   *blobStore
 	journal journal
 	faults  *faultInjector
+	parts   partLimiter
 	handler http.Handler
 
 	mu      sync.Mutex
@@ -276,6 +292,10 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "unknown_url",
 			fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.EscapedPath()))
 	})
+	if opts.MaxPartsInFlight < 0 || opts.PartsRetryAfter < 0 {
+		return nil, fmt.Errorf("conformance: MaxPartsInFlight %d and PartsRetryAfter %v must not be negative", opts.MaxPartsInFlight, opts.PartsRetryAfter)
+	}
+	s.parts = partLimiter{limit: int64(opts.MaxPartsInFlight), retryAfter: orDefault(opts.PartsRetryAfter, DefaultPartsRetryAfter)}
 	s.handler = s.withFaults(mux) // fault injection over every operation (faults_inject.go)
 	s.startSweeper()
 	return s, nil
@@ -314,6 +334,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
 		return
 	}
+	// The limit of part requests in flight (limits.go) counts a request from its arrival.
+	leave, ok := s.admitPart(w, r)
+	if !ok {
+		return
+	}
+	defer leave()
 	if d := s.opts.Latency; d > 0 {
 		t := time.NewTimer(d)
 		select {

@@ -47,10 +47,11 @@ func Start(opts ServerOptions) (*Running, error) {
 // take to send headers and how long a connection may idle (opts.ReadHeaderTimeout and
 // opts.IdleTimeout, by default ReadHeaderTimeout and IdleTimeout), how many connections it serves
 // at once (opts.MaxConnections), and cuts off stalled transfers (opts.StallTimeout); with
-// opts.Bandwidth set, every connection is paced.
+// opts.Bandwidth set, every connection is paced, and with opts.TotalBandwidth all of them
+// together.
 func Listen(addr string, opts ServerOptions) (*Running, error) {
-	if opts.Bandwidth < 0 {
-		return nil, fmt.Errorf("conformance: Bandwidth %d is negative", opts.Bandwidth)
+	if opts.Bandwidth < 0 || opts.TotalBandwidth < 0 {
+		return nil, fmt.Errorf("conformance: Bandwidth %d and TotalBandwidth %d must not be negative", opts.Bandwidth, opts.TotalBandwidth)
 	}
 	// The port first: a server that cannot listen must not have opened (or made) its storage
 	// directory, restored it, or removed its orphaned blobs.
@@ -63,9 +64,7 @@ func Listen(addr string, opts ServerOptions) (*Running, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	if opts.Bandwidth > 0 {
-		ln = throttledListener{Listener: ln, rate: opts.Bandwidth}
-	}
+	ln = newPacedListener(ln, opts.Bandwidth, opts.TotalBandwidth)
 	if limit := opts.MaxConnections; limit >= 0 {
 		if limit == 0 {
 			limit = DefaultMaxConnections

@@ -20,6 +20,9 @@ type Stats struct {
 	PartBytesStored int64
 	// Faults counts injected faults by kind.
 	Faults map[FaultKind]int64
+	// RateLimited counts the part requests answered 429 because MaxPartsInFlight were in flight
+	// (they count in Operations too); PeakPartsInFlight is the most part requests served at once.
+	RateLimited, PeakPartsInFlight int64
 
 	// Uploads and Files are how many the server knows now (finished Uploads until they are
 	// forgotten; Files until they are deleted or expire).
@@ -76,6 +79,7 @@ func (s *Server) Stats() Stats {
 		Operations: map[string]int64{}, Faults: map[FaultKind]int64{},
 		Uploads: uploads, Files: files, StoredBytes: held, StoredBlobs: count,
 		Stalled: st.stalled.Load(), Sweeps: st.sweeps.Load(),
+		RateLimited: s.parts.refused.Load(), PeakPartsInFlight: s.parts.peak.Load(),
 	}
 	for k, v := range st.operations {
 		out.Operations[k] = v

@@ -79,7 +79,7 @@ func TestUploadRejectsBadInputBeforeAnyRequest(t *testing.T) {
 			return err
 		}, []string{"PartSize", "131072 parts", "maximum of 10000", "858994"}},
 		{"negative concurrency", file(good, opts(func(o *helpers.UploadOptions) { o.Concurrency = -2 })), []string{"Concurrency", "at least 1"}},
-		{"concurrency above the maximum", file(good, opts(func(o *helpers.UploadOptions) { o.Concurrency = 1000 })), []string{"Concurrency", "64"}},
+		{"concurrency above the maximum", file(good, opts(func(o *helpers.UploadOptions) { o.Concurrency = 1000 })), []string{"Concurrency", "32"}},
 		{"empty filename", func() error {
 			_, err := c.UploadReaderAt(ctx, bytes.NewReader([]byte("x")), 1, opts(nil))
 			return err

@@ -6,7 +6,8 @@
 // or a download, a stall timeout (no byte moved for that long); requests that are not
 // idempotent are retried only with a plan for an earlier attempt that did succeed.
 //
-// Start with [NewClient], then [Client.UploadFile]:
+// Start with [NewClient], then [Client.UploadFile] (or [Client.UploadFiles] for several files at
+// once); the number of parts in flight adapts to the link by default (UploadOptions.Concurrency):
 //
 //	c, err := helpers.NewClient(helpers.ClientOptions{}) // key from OPENAI_API_KEY
 //	up, err := c.UploadFile(ctx, "train.jsonl", helpers.UploadOptions{Purpose: "fine-tune"})
@@ -51,6 +52,36 @@ const (
 	DefaultStallTimeout = 60 * time.Second
 )
 
+// DefaultTransport sends the requests of a Client whose ClientOptions.HTTPClient (or its
+// Transport) is nil: http.DefaultTransport's settings (proxy from the environment, timeouts of
+// dial, TLS handshake and idle connections) but HTTP/1.1 only, and up to MaxConcurrency+4 idle
+// connections kept per host instead of 2.
+//
+// Why HTTP/1.1: over HTTP/2, which Go's default transport speaks to api.openai.com, every part
+// in flight is a stream multiplexed over one TCP connection, so adding streams adds no
+// connection: the upload is bound by that one connection's congestion window (one lost packet
+// stalls every part) and by HTTP/2's flow control. Over HTTP/1.1 each part in flight has its own
+// TCP connection, which is what parallel parts are for (S3's and GCS's parallel uploads work the
+// same way), and what the adaptive concurrency measures. The idle connections kept per host let
+// the next part reuse a connection (and its TLS session) instead of dialling a new one.
+var DefaultTransport http.RoundTripper = newDefaultTransport()
+
+func newDefaultTransport() *http.Transport {
+	var t *http.Transport
+	if d, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = d.Clone()
+	} else { // replaced by another package: net/http's defaults, rebuilt
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment, IdleConnTimeout: 90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second, ExpectContinueTimeout: time.Second}
+	}
+	t.ForceAttemptHTTP2 = false
+	t.Protocols = new(http.Protocols)
+	t.Protocols.SetHTTP1(true)
+	t.MaxIdleConnsPerHost = MaxConcurrency + 4
+	t.MaxIdleConns = max(t.MaxIdleConns, 4*(MaxConcurrency+4))
+	return t
+}
+
 // Environment variables NewClient reads when an option is empty.
 const (
 	EnvAPIKey       = "OPENAI_API_KEY"
@@ -70,8 +101,12 @@ type ClientOptions struct {
 	Organization string
 	// Project is sent as OpenAI-Project; empty means $OPENAI_PROJECT_ID.
 	Project string
-	// HTTPClient sends the requests; nil means a client over http.DefaultTransport. It is not
-	// modified: NewClient uses a copy whose transport adds the headers and the retries.
+	// HTTPClient sends the requests; nil, or a nil Transport, means this package's
+	// DefaultTransport: HTTP/1.1 connections, so that each part in flight is its own TCP
+	// connection (see DefaultTransport for why). It is not modified: NewClient uses a copy whose
+	// transport adds the headers and the retries. With a transport of your own, its protocols
+	// decide: http.DefaultTransport speaks HTTP/2 to servers that offer it (api.openai.com
+	// does), and carries every part over one TCP connection.
 	// Its Timeout, if set, is taken as the default of Timeout below and applied per attempt of
 	// the requests Timeout covers; it is removed from the copy, so that it never cuts a part, a
 	// file or a download that keeps moving (http.Client.Timeout covers a whole call, retries and
@@ -173,7 +208,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}
 	base2 := hc.Transport
 	if base2 == nil {
-		base2 = http.DefaultTransport
+		base2 = DefaultTransport
 	}
 	headers := http.Header{}
 	headers.Set("Authorization", "Bearer "+key)

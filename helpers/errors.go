@@ -70,8 +70,12 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Temporary reports whether the request may succeed if sent again (408, 409, 429, 5xx).
-func (e *APIError) Temporary() bool { return retryableStatus(e.StatusCode) }
+// Temporary reports whether the request may succeed if sent again (408, 409, 429, 5xx), except
+// a 429 with code insufficient_quota: OpenAI's answer when the account has run out of credit,
+// which waiting does not cure.
+func (e *APIError) Temporary() bool {
+	return retryableStatus(e.StatusCode) && !(e.StatusCode == http.StatusTooManyRequests && e.Code == "insufficient_quota")
+}
 
 // maxErrorMessage is how much of a body that is not OpenAI's error envelope an APIError keeps.
 const maxErrorMessage = 200

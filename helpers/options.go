@@ -6,6 +6,7 @@ import (
 	"mime"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openai-uploads/uploads/generated"
@@ -23,10 +24,15 @@ const (
 	// limit; this SDK sets one so that a tiny part size on a big file is refused up front
 	// instead of planning billions of requests.
 	MaxParts = 10000
-	// DefaultConcurrency is the number of parts in flight when UploadOptions.Concurrency is 0.
+	// DefaultConcurrency is where the adaptive concurrency starts (UploadOptions.Concurrency 0):
+	// 4 part requests in flight. It is also UploadReader's fixed number of parts in flight when
+	// Concurrency is 0.
 	DefaultConcurrency = 4
-	// MaxConcurrency bounds UploadOptions.Concurrency.
-	MaxConcurrency = 64
+	// MaxConcurrency is the most part requests in flight: the cap of the adaptive window and the
+	// largest fixed UploadOptions.Concurrency. (It was 64 for the fixed value alone before the
+	// window became adaptive; past 32 parallel connections to one host the gain is nil on the
+	// links measured, see the README's Performance, and the load on the API is not.)
+	MaxConcurrency = 32
 	// DefaultPartRetries is how often a failed request of an upload (create, a part, complete)
 	// is retried when UploadOptions.MaxRetries is 0.
 	DefaultPartRetries = 4
@@ -57,7 +63,15 @@ type UploadOptions struct {
 	MIMEType string
 	// PartSize is the size of each part: 0 means DefaultPartSize (64 MiB), the maximum.
 	PartSize int64
-	// Concurrency is the number of part requests in flight: 0 means DefaultConcurrency (4).
+	// Concurrency is the number of part requests in flight. 0 means adaptive: it starts at
+	// DefaultConcurrency (4), adds streams while the measured throughput grows (doubling at
+	// first, then by a quarter), goes back when more streams stop paying (a plateau), halves the
+	// window on 429 and 503 (AIMD, as TCP does) and never exceeds MaxConcurrency (32); see
+	// Progress.Streams. A value from 1 to MaxConcurrency fixes it. A 429 puts the part back in
+	// the queue after the delay the API asks for (retry-after-ms, Retry-After), without using up
+	// a retry, whichever the mode. Memory does not grow with the number of streams (parts are
+	// io.SectionReaders of the file), except for UploadReader, whose parts are buffered: there 0
+	// means a fixed DefaultConcurrency.
 	Concurrency int
 	// MD5 is the expected md5 of the file (32 hex digits). The md5 is computed anyway while the
 	// parts upload; when MD5 is set and differs, the upload fails before complete.
@@ -71,7 +85,10 @@ type UploadOptions struct {
 	Progress func(Progress)
 	// MaxRetries is how often each request of the upload is retried (create, each part,
 	// complete) after a connection error, a stall, a timeout, an unreadable 2xx answer, 408, 409,
-	// 429 or 5xx: 0 means DefaultPartRetries (4), a negative value none.
+	// 429 or 5xx: 0 means DefaultPartRetries (4), a negative value none. A part answered 429 is
+	// the exception: it goes back to the queue without using up a retry, and fails only when no
+	// request of the upload has succeeded for ClientOptions.Timeout while it was refused (a 429
+	// with code insufficient_quota is not retried at all).
 	MaxRetries int
 	// StallTimeout is how long a part's attempt may go with no byte of the part taken by the
 	// connection and no answer arriving: it is then abandoned (ErrStalled) and retried like a
@@ -114,6 +131,13 @@ type UploadOptions struct {
 	// the new Upload's id, and that an earlier attempt may have left one pending; complete
 	// recovered: the File's id). ClientOptions.Debug gets the same lines.
 	Notify func(message string)
+
+	// shared, when set (by UploadFiles), is the budget of requests in flight shared with other
+	// uploads, and admission the slot it announced for this file; progressMu is held while
+	// Progress runs, shared likewise.
+	shared     *budget
+	admission  *admission
+	progressMu *sync.Mutex
 }
 
 // Phase is the stage of an upload that [Progress] reports.
@@ -149,7 +173,11 @@ type Progress struct {
 	PartsDone, TotalParts int
 	// Retries counts part attempts that failed and were retried.
 	Retries int
-	// Streams is the number of part requests allowed in flight.
+	// Throttled counts part attempts answered 429 (rate limited) and put back in the queue;
+	// they do not count in Retries.
+	Throttled int
+	// Streams is the number of part requests allowed in flight now: the adaptive window (see
+	// UploadOptions.Concurrency), shared by every file of an UploadFiles, or the fixed value.
 	Streams int
 }
 
@@ -194,8 +222,7 @@ func (o UploadOptions) normalize(size int64) (UploadOptions, error) {
 		return o, inputErrorf("UploadOptions.PartSize", "%d bytes in parts of %d bytes make %d parts, above the maximum of %d; use parts of at least %d bytes", size, o.PartSize, n, MaxParts, (size+MaxParts-1)/MaxParts)
 	}
 	switch {
-	case o.Concurrency == 0:
-		o.Concurrency = DefaultConcurrency
+	case o.Concurrency == 0: // adaptive
 	case o.Concurrency < 1:
 		return o, inputErrorf("UploadOptions.Concurrency", "%d must be at least 1", o.Concurrency)
 	case o.Concurrency > MaxConcurrency:

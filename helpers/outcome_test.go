@@ -266,7 +266,11 @@ func TestFailureOutcomes(t *testing.T) {
 					}
 				})
 			})
-			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+				o.InitialRetryDelay = time.Millisecond
+				// A 429 uses up no retry: a part fails on 429s once nothing succeeded for Timeout.
+				o.Timeout = 500 * time.Millisecond
+			})
 			data := pattern(6 * testPartSize)
 			path := writeFile(t, "train.jsonl", data)
 			dir := t.TempDir()

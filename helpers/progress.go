@@ -11,17 +11,28 @@ import (
 // come from the part readers; a report is made at least every progressStep bytes and at each
 // part's end.
 type progressTracker struct {
-	cb                func(Progress)
-	total             int64
-	totalParts        int
-	streams           int
+	cb         func(Progress)
+	total      int64
+	totalParts int
+	// streams is the number of part requests allowed in flight now (the budget's window).
+	streams           func() int
 	uploadID          string // under mu
 	phase             Phase  // written before parts start and after they end, under mu
 	sent, lastReport  atomic.Int64
 	partsDone, nRetry atomic.Int64
-	mu                sync.Mutex // held while cb runs
+	nThrottled        atomic.Int64
+	mu                *sync.Mutex // held while cb runs; UploadFiles shares one among its files
 	onPanic           func(error)
 	panicErr          atomic.Pointer[error]
+}
+
+// newProgressTracker reports to cb (which may be nil); mu, when set, is held while cb runs
+// (several trackers that share it never call back at once).
+func newProgressTracker(cb func(Progress), total int64, totalParts int, streams func() int, mu *sync.Mutex) *progressTracker {
+	if mu == nil {
+		mu = &sync.Mutex{}
+	}
+	return &progressTracker{cb: cb, total: total, totalParts: totalParts, streams: streams, mu: mu}
 }
 
 const progressStep = 256 << 10
@@ -41,6 +52,7 @@ var errProgressPanic = errors.New("the Progress callback panicked")
 
 func (p *progressTracker) rewind(n int64) { p.sent.Add(-n) }
 func (p *progressTracker) retried()       { p.nRetry.Add(1) }
+func (p *progressTracker) throttle()      { p.nThrottled.Add(1) }
 
 // partDone counts a finished part; reused (checkpointed) parts also count their bytes.
 func (p *progressTracker) partDone(reusedBytes int64) {
@@ -99,8 +111,13 @@ func (p *progressTracker) report(force bool) {
 	}()
 	sent := p.sent.Load()
 	p.lastReport.Store(sent)
+	streams := 0
+	if p.streams != nil {
+		streams = p.streams()
+	}
 	p.cb(Progress{
-		Phase: p.phase, Streams: p.streams, UploadID: p.uploadID, BytesSent: sent, TotalBytes: p.total,
+		Phase: p.phase, Streams: streams, UploadID: p.uploadID, BytesSent: sent, TotalBytes: p.total,
 		PartsDone: int(p.partsDone.Load()), TotalParts: p.totalParts, Retries: int(p.nRetry.Load()),
+		Throttled: int(p.nThrottled.Load()),
 	})
 }

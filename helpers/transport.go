@@ -32,6 +32,27 @@ type transport struct {
 	key      string
 	debug    io.Writer
 	debugMu  sync.Mutex // parts run concurrently; their lines must not interleave
+	// clockOffset is the server's clock minus ours (nanoseconds), from the Date header of the
+	// last answer; datesSeen says one was read.
+	clockOffset atomic.Int64
+	datesSeen   atomic.Bool
+}
+
+// noteDate records the server's clock from an answer's Date header (whole seconds, cut
+// down: the estimate may be up to a second early).
+func (t *transport) noteDate(resp *http.Response) {
+	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		t.clockOffset.Store(int64(time.Until(d)))
+		t.datesSeen.Store(true)
+	}
+}
+
+// serverNow estimates the server's clock now; false when no answer has carried a Date yet.
+func (t *transport) serverNow() (time.Time, bool) {
+	if !t.datesSeen.Load() {
+		return time.Time{}, false
+	}
+	return time.Now().Add(time.Duration(t.clockOffset.Load())), true
 }
 
 // opInfo says how the transport treats an operation's requests.
@@ -263,6 +284,7 @@ func (t *transport) attempt(req *http.Request, body io.ReadCloser, op opInfo, co
 		return nil, err, lost
 	}
 	t.logResponse(out, resp, nil)
+	t.noteDate(resp)
 	ok := resp.StatusCode/100 == 2
 
 	switch {

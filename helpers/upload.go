@@ -239,6 +239,9 @@ type upload struct {
 	// resumed: up comes from the checkpoint (its state is learnt from its first request).
 	resumed bool
 	prog    *progressTracker
+	// budget grants the slots of part requests (scheduler.go, budget.go); queue holds the parts to send.
+	budget *budget
+	queue  *partQueue
 	// completeSent: complete was sent at least once. completeUnknown: the last complete attempt
 	// got no reply, so the Upload may be completed.
 	completeSent, completeUnknown bool
@@ -266,7 +269,8 @@ func (c *Client) upload(ctx context.Context, src *uploadSource, opts UploadOptio
 	}
 	u := &upload{c: c, opts: opts, src: src, parts: planParts(src.size, opts.PartSize)}
 	u.ids = make([]string, len(u.parts))
-	u.prog = &progressTracker{cb: opts.Progress, total: src.size, totalParts: len(u.parts), streams: opts.Concurrency}
+	u.budget, u.queue = u.opts.scheduling(src)
+	u.prog = newProgressTracker(opts.Progress, src.size, len(u.parts), u.budget.window, u.opts.progressMu)
 	if opts.Checkpoint != "" {
 		if err := u.openCheckpoint(); err != nil {
 			return nil, err

@@ -189,7 +189,8 @@ func TestUploadRecoversFromEveryFault(t *testing.T) {
 				var retries int
 				up, err := ep.upload(context.Background(), t, c, data, helpers.UploadOptions{
 					Purpose: "batch", PartSize: testPartSize, MaxRetries: 12, StallTimeout: 300 * time.Millisecond,
-					Progress: func(p helpers.Progress) { retries = p.Retries },
+					// A 429 is put back in the queue (Throttled), not retried (Retries).
+					Progress: func(p helpers.Progress) { retries = p.Retries + p.Throttled },
 				})
 				if err != nil {
 					t.Fatalf("%s: %v", ep.name, err)
@@ -409,7 +410,7 @@ func TestUploadExpiredBeforeComplete(t *testing.T) {
 	if !errors.Is(err, helpers.ErrUploadExpired) {
 		t.Fatalf("err = %v, want ErrUploadExpired", err)
 	}
-	if !strings.Contains(err.Error(), "within an hour") {
+	if !strings.Contains(err.Error(), "expires_at: on OpenAI, an hour after its creation") {
 		t.Errorf("%q does not explain the hour", err)
 	}
 }

@@ -34,7 +34,7 @@ func (a *app) demoCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "size", Value: "256MiB", Usage: "size of the generated sample (when no PATH is given), a size such as 1GiB or 500MB"},
 			&cli.StringFlag{Name: "part-size", Value: "64MiB", Usage: "bytes per part, a size of at most 64MiB"},
-			&cli.IntFlag{Name: "concurrency", Value: helpers.DefaultConcurrency, Usage: "parts in flight"},
+			&cli.IntFlag{Name: "concurrency", HideDefault: true, Usage: "parts in flight, 1..32 (default: adaptive, from 4 up to 32)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress on stderr"},
 		},
 		Action: a.demo,
@@ -52,7 +52,7 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	if partSize < 1 || partSize > helpers.MaxPartSize {
 		return usagef("--part-size must be between 1 byte and 64MiB, got %q", cmd.String("part-size"))
 	}
-	if c := cmd.Int("concurrency"); c < 1 || c > helpers.MaxConcurrency {
+	if c := cmd.Int("concurrency"); cmd.IsSet("concurrency") && (c < 1 || c > helpers.MaxConcurrency) {
 		return usagef("--concurrency must be between 1 and %d, got %d", helpers.MaxConcurrency, c)
 	}
 
@@ -94,9 +94,10 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	}
 	view := a.newProgressView(cmd.Bool("quiet"), filepath.Base(path))
 	start := time.Now()
+	streams := 0 // the most parts in flight allowed (the adaptive window's peak)
 	up, err := c.UploadFile(ctx, path, helpers.UploadOptions{
 		Purpose: "fine-tune", MIMEType: "application/jsonl", PartSize: partSize, Concurrency: cmd.Int("concurrency"),
-		Progress: view.update, Notify: view.notice,
+		Progress: func(p helpers.Progress) { streams = max(streams, p.Streams); view.update(p) }, Notify: view.notice,
 	})
 	elapsed := time.Since(start)
 	view.finish(err)
@@ -125,7 +126,11 @@ func (a *app) demo(ctx context.Context, cmd *cli.Command) error {
 	mbps := float64(up.File.Bytes) / 1e6 / elapsed.Seconds()
 	ok := gotMD5 == wantMD5 && n == up.File.Bytes
 	fmt.Fprintf(a.stdout, "bytes:   %d (%s)\n", up.File.Bytes, humanBytes(up.File.Bytes))
-	fmt.Fprintf(a.stdout, "parts:   %d of %s, %d in flight\n", parts, humanBytes(partSize), cmd.Int("concurrency"))
+	inFlight := fmt.Sprintf("%d in flight", streams)
+	if !cmd.IsSet("concurrency") {
+		inFlight = fmt.Sprintf("adaptive, up to %d in flight", streams)
+	}
+	fmt.Fprintf(a.stdout, "parts:   %d of %s, %s\n", parts, humanBytes(partSize), inFlight)
 	fmt.Fprintf(a.stdout, "seconds: %.2f\n", elapsed.Seconds())
 	fmt.Fprintf(a.stdout, "MB/s:    %.1f\n", mbps)
 	fmt.Fprintf(a.stdout, "upload:  %s -> file %s\n", up.ID, up.File.ID)

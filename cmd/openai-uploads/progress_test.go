@@ -91,7 +91,7 @@ func TestProgressLineAt80And40(t *testing.T) {
 	}
 	now := start.Add(10 * time.Second)
 	wide, narrow := tr.line(79, now), tr.line(39, now)
-	for _, want := range []string{"train.jsonl", "[", "40%", "80.0/200 MiB", "8.00 MiB/s", "ETA 15s", "2 retries"} {
+	for _, want := range []string{"train.jsonl", "[", "40%", "80.0/200 MiB", "8.00 MiB/s", "ETA 15s", "2 retries", "×4"} {
 		if !strings.Contains(wide, want) {
 			t.Errorf("80 columns: %q lacks %q", wide, want)
 		}
@@ -102,8 +102,8 @@ func TestProgressLineAt80And40(t *testing.T) {
 		}
 	}
 	tr.p.Retries = 0
-	if line := tr.line(79, now); !strings.Contains(line, "train.jsonl sending [") {
-		t.Errorf("80 columns, no retries: %q does not say sending", line)
+	if line := tr.line(79, now); !strings.Contains(line, "train.jsonl sending [") || !strings.Contains(line, "×4") {
+		t.Errorf("80 columns, no retries: %q does not say sending, or the streams", line)
 	}
 	t.Logf("80: %s", wide)
 	t.Logf("40: %s", narrow)

@@ -16,7 +16,9 @@ import (
 // recent (time, bytes) samples behind a smoothed rate. It is the state of one progress line; a
 // total line over several transfers can be built from the same pieces.
 type transfer struct {
-	label      string
+	label string
+	// shared: one of several files, whose streams are shared (the total line shows them).
+	shared     bool
 	p          helpers.Progress
 	seen       bool
 	start      time.Time // first update
@@ -247,17 +249,22 @@ func (t *transfer) line(width int, now time.Time) string {
 	case helpers.PhaseCreating:
 		return layout(width, []piece{name, text(1, "creating the Upload…", "creating…"), text(2, formatElapsed(now.Sub(t.phaseSince)))}, nil)
 	case helpers.PhaseSending:
+		word := "sending"
+		if t.shared && p.BytesSent == 0 {
+			word = "waiting" // for a slot of the budget the files share
+		}
 		pieces := []piece{
 			name,
-			text(6, "sending"),
+			text(6, word),
 			{bar: true, prio: 1},
 			text(1, fmt.Sprintf("%3d%%", t.percent())),
 			text(5, sizeOfTotal(p.BytesSent, p.TotalBytes)),
 			text(4, fmt.Sprintf("%10s", rateText(t, now))),
 			text(3, fmt.Sprintf("%-9s", etaText(t, now))),
 			retries,
-			text(7, fmt.Sprintf("parts %*d/%d", len(fmt.Sprint(p.TotalParts)), p.PartsDone, p.TotalParts)),
-			text(8, fmt.Sprintf("%d streams", p.Streams)),
+			throttledPiece(7, p.Throttled),
+			text(8, fmt.Sprintf("parts %*d/%d", len(fmt.Sprint(p.TotalParts)), p.PartsDone, p.TotalParts)),
+			t.streamsPiece(5),
 		}
 		return layout(width, pieces, func(w int) string { return barOf(w, p.BytesSent, p.TotalBytes) })
 	case helpers.PhaseCompleting:
@@ -284,7 +291,7 @@ func (t *transfer) finalLine(width int, now time.Time) string {
 			avg = "(" + formatSize(int64(float64(p.TotalBytes)/s)) + "/s)"
 		}
 		return layout(width, []piece{name, text(0, "done"), text(2, formatSize(p.TotalBytes)), text(3, "in "+formatElapsed(elapsed)),
-			text(4, avg), retriesPiece(1, p.Retries)}, nil)
+			text(4, avg), retriesPiece(1, p.Retries), throttledPiece(5, p.Throttled)}, nil)
 	default:
 		at, of, parts := t.stopped()
 		return layout(width, []piece{name, text(0, t.stopWord()), text(1, at), text(3, of), text(4, parts),
@@ -308,7 +315,10 @@ func (t *transfer) plain(now time.Time) string {
 		if d, ok := t.eta(now); ok {
 			fmt.Fprintf(&b, ", ETA %s", formatElapsed(d))
 		}
-		fmt.Fprintf(&b, ", parts %d/%d, %d streams", p.PartsDone, p.TotalParts, p.Streams)
+		fmt.Fprintf(&b, ", parts %d/%d", p.PartsDone, p.TotalParts)
+		if !t.shared {
+			fmt.Fprintf(&b, ", %d streams", p.Streams)
+		}
 	case helpers.PhaseCompleting:
 		fmt.Fprintf(&b, "completing: the server assembles and checks the file (parts %d/%d)", p.PartsDone, p.TotalParts)
 	case helpers.PhaseDone:
@@ -328,7 +338,31 @@ func (t *transfer) plain(now time.Time) string {
 	if p.Retries > 0 {
 		fmt.Fprintf(&b, ", %s", retriesText(p.Retries))
 	}
+	if p.Throttled > 0 {
+		fmt.Fprintf(&b, ", %d rate-limited (429, sent again)", p.Throttled)
+	}
 	return b.String()
+}
+
+// throttledPiece counts the part requests answered 429 and put back in the queue.
+func throttledPiece(prio, n int) piece {
+	if n == 0 {
+		return piece{}
+	}
+	return text(prio, fmt.Sprintf("%d rate-limited", n), fmt.Sprintf("%d×429", n))
+}
+
+// streamsPiece shows the streams (×N when short of room), but for one of several files (the
+// total shows them).
+func (t *transfer) streamsPiece(prio int) piece {
+	if t.shared {
+		return piece{}
+	}
+	return streamsText(prio, t.p.Streams)
+}
+
+func streamsText(prio, n int) piece {
+	return text(prio, fmt.Sprintf("%d streams", n), fmt.Sprintf("×%d", n))
 }
 
 func retriesPiece(prio, n int) piece {

@@ -28,13 +28,14 @@ type terminalRun struct {
 	ptmx   *os.File
 	stdout bytes.Buffer
 
-	mu      sync.Mutex
-	vt      *vt
-	raw     bytes.Buffer
-	label   string
-	worst   int                // most rows naming the file at once
-	onChunk func(*terminalRun) // called after each chunk, under mu
-	read    chan struct{}
+	mu       sync.Mutex
+	vt       *vt
+	raw      bytes.Buffer
+	labels   []string
+	worst    int                // most rows naming one of the labels at once
+	mostRows int                // most rows on the screen at once
+	onChunk  func(*terminalRun) // called after each chunk, under mu
+	read     chan struct{}
 }
 
 func startInTerminal(t *testing.T, cols int, label string, args ...string) *terminalRun {
@@ -45,7 +46,15 @@ func startInTerminal(t *testing.T, cols int, label string, args ...string) *term
 // startInTerminalEnv is startInTerminal with more environment variables.
 func startInTerminalEnv(t *testing.T, cols int, label string, env []string, args ...string) *terminalRun {
 	t.Helper()
-	r := &terminalRun{cmd: exec.Command(binary, args...), vt: newVT(cols), label: label, read: make(chan struct{})}
+	return startInTerminalIn(t, "", cols, []string{label}, env, args...)
+}
+
+// startInTerminalIn runs the command in dir (if set), with env added to the environment, and
+// watches each of labels.
+func startInTerminalIn(t *testing.T, dir string, cols int, labels []string, env []string, args ...string) *terminalRun {
+	t.Helper()
+	r := &terminalRun{cmd: exec.Command(binary, args...), vt: newVT(cols), labels: labels, read: make(chan struct{})}
+	r.cmd.Dir = dir
 	r.cmd.Stdout = &r.stdout
 	r.cmd.Env = append(append(os.Environ(), "TERM=xterm-256color"), env...)
 	ptmx, err := pty.StartWithSize(r.cmd, &pty.Winsize{Cols: uint16(cols), Rows: 24})
@@ -66,9 +75,10 @@ func startInTerminalEnv(t *testing.T, cols int, label string, env []string, args
 				r.mu.Lock()
 				r.raw.Write(buf[:n])
 				r.vt.write(buf[:n])
-				if c := r.vt.count(r.label); c > r.worst {
-					r.worst = c
+				for _, l := range r.labels {
+					r.worst = max(r.worst, r.vt.count(l))
 				}
+				r.mostRows = max(r.mostRows, len(r.vt.screen()))
 				if r.onChunk != nil {
 					r.onChunk(r)
 				}

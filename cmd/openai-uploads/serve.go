@@ -57,6 +57,9 @@ func (a *app) serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "fault-slow-rate", Value: "256KiB", Usage: "bytes per second of slow-request and slow-response bodies"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay added before every request is handled"},
 			&cli.StringFlag{Name: "bandwidth", Value: "0", Usage: "per-connection cap in bytes per second, each direction (e.g. 24MiB; 0: none)"},
+			&cli.StringFlag{Name: "total-bandwidth", Value: "0", Usage: "cap of all connections together in bytes per second, each direction (e.g. 128MiB; 0: none)"},
+			&cli.IntFlag{Name: "max-parts-in-flight", Usage: "answer 429 (retry-after-ms) to a part request beyond this many in flight (0: no limit)"},
+			&cli.DurationFlag{Name: "parts-retry-after", Value: conformance.DefaultPartsRetryAfter, Usage: "the delay those 429s ask for"},
 			&cli.DurationFlag{Name: "upload-ttl", Value: conformance.UploadTTL, Usage: "how long an Upload stays pending (at least 1s)"},
 			&cli.DurationFlag{Name: "retention", Value: conformance.DefaultRetention, Usage: "how long a completed, cancelled or expired Upload is remembered"},
 			&cli.DurationFlag{Name: "sweep-interval", Value: conformance.DefaultSweepInterval, Usage: "how often expired Uploads' parts and expired Files are freed"},
@@ -241,6 +244,19 @@ func serverOptions(cmd *cli.Command) (conformance.ServerOptions, error) {
 		return opts, usagef("--bandwidth: %v", err)
 	}
 	opts.Bandwidth = bw
+	total, err := parseSize(cmd.String("total-bandwidth"))
+	if err != nil {
+		return opts, usagef("--total-bandwidth: %v", err)
+	}
+	opts.TotalBandwidth = total
+	if n := cmd.Int("max-parts-in-flight"); n < 0 {
+		return opts, usagef("--max-parts-in-flight must not be negative, not %d", n)
+	}
+	opts.MaxPartsInFlight = cmd.Int("max-parts-in-flight")
+	if d := cmd.Duration("parts-retry-after"); d <= 0 {
+		return opts, usagef("--parts-retry-after must be positive, not %v", d)
+	}
+	opts.PartsRetryAfter = cmd.Duration("parts-retry-after")
 	if ttl := cmd.Duration("upload-ttl"); ttl < time.Second {
 		return opts, usagef("--upload-ttl must be at least 1s (expires_at counts seconds), not %v", ttl)
 	}

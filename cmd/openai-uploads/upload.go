@@ -16,8 +16,8 @@ import (
 func (a *app) uploadCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "upload",
-		Usage:     "upload a file in parallel parts (chunked, with md5, retries, progress and resume) and print the completed Upload",
-		ArgsUsage: "PATH (a file, or - for stdin with --size and --filename)",
+		Usage:     "upload files in parallel parts (chunked, with md5, retries, progress and resume) and print each completed Upload",
+		ArgsUsage: "PATH... (files, or one - for stdin with --size and --filename)",
 		Description: "Creates an Upload, sends the file's parts in parallel straight from the file, completes the Upload with\n" +
 			"the md5 of the whole file, and prints the Upload (with its File) as JSON. The Upload's id goes to stderr as\n" +
 			"soon as it exists (also with --quiet). On failure or Ctrl-C the Upload is cancelled, or, with --checkpoint\n" +
@@ -27,13 +27,23 @@ func (a *app) uploadCommand() *cli.Command {
 			"Progress goes to stderr: on a terminal one line redrawn in place (phase, bar, percent, bytes, rate and ETA\n" +
 			"averaged over 10 s, retries, parts, streams), else a plain line at most once a second; then one line saying\n" +
 			"how it ended. With --wait the command then polls the File until it is processed (see files wait).\n\n" +
-			"Sizes (--part-size, --size) are " + sizeHelp,
+			"Several PATHs: each becomes its own File, several at once, under one budget of requests in flight\n" +
+			"(--concurrency counts the part requests of all the files). Files up to --small-file-limit go in one\n" +
+			"POST /files request each (no md5 is checked), larger ones through an Upload. stdout gets one JSON\n" +
+			"line per PATH, in the order given: the completed Upload, the File of a small file, or\n" +
+			"{\"path\":…,\"error\":…} for a file that failed. Exit 0 only if every file was uploaded; the failures\n" +
+			"are summed up on stderr at the end. On a terminal: a line per file in flight (at most 8) and a total;\n" +
+			"each file's final line stays above. --checkpoint, --filename, --md5 and --size apply to one PATH only.\n\n" +
+			"--concurrency: by default adaptive: from 4 part requests in flight, more while the throughput grows,\n" +
+			"halved when the API answers 429 or 503, at most 32; a number fixes it.\n\n" +
+			"Sizes (--part-size, --size, --small-file-limit) are " + sizeHelp,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "purpose", Usage: "assistants, batch, fine-tune, vision, user_data or evals (required)"},
 			&cli.StringFlag{Name: "mime-type", Usage: "MIME type (default: from the file name's extension)"},
 			&cli.StringFlag{Name: "filename", Usage: "name of the File (default: the path's base name)"},
 			&cli.StringFlag{Name: "part-size", Value: "64MiB", Usage: "bytes per part, a size of at most 64MiB"},
-			&cli.IntFlag{Name: "concurrency", Value: helpers.DefaultConcurrency, Usage: "part requests in flight, 1..64"},
+			&cli.IntFlag{Name: "concurrency", HideDefault: true, Usage: "part requests in flight (across all files), 1..32 (default: adaptive, from 4 up to 32)"},
+			&cli.StringFlag{Name: "small-file-limit", Value: "8MiB", Usage: "with several PATHs, files up to this size go in one POST /files request (0: none)"},
 			&cli.BoolFlag{Name: "no-md5", Usage: "do not compute or send the md5"},
 			&cli.StringFlag{Name: "md5", Usage: "expected md5 of the file (hex); the upload fails before complete if it differs"},
 			&cli.StringFlag{Name: "expires-after", Usage: "expiration policy: anchor=created_at,seconds=N (N in 3600..2592000)"},
@@ -51,25 +61,35 @@ func (a *app) uploadCommand() *cli.Command {
 // flagOf maps the helpers' field names (InputError.Field) to this CLI's flags, for error messages.
 // speakCLI also replaces the dotted names in any message the CLI prints.
 var flagOf = map[string]string{
-	"UploadOptions.Purpose":              "--purpose",
-	"UploadOptions.MIMEType":             "--mime-type",
-	"UploadOptions.Filename":             "--filename",
-	"UploadOptions.PartSize":             "--part-size",
-	"UploadOptions.Concurrency":          "--concurrency",
-	"UploadOptions.MD5":                  "--md5",
-	"md5":                                "--md5",
-	"UploadOptions.ExpiresAfter.Seconds": "--expires-after",
-	"UploadOptions.ExpiresAfter.Anchor":  "--expires-after",
-	"UploadOptions.Checkpoint":           "--checkpoint",
-	"UploadOptions.MaxRetries":           "--max-retries",
-	"UploadOptions.StallTimeout":         "--stall-timeout",
-	"ClientOptions.APIKey":               "--api-key (or OPENAI_API_KEY)",
-	"ClientOptions.BaseURL":              "--base-url (or OPENAI_BASE_URL)",
-	"ClientOptions.Timeout":              "--timeout",
-	"ClientOptions.StallTimeout":         "--stall-timeout",
-	"size":                               "PATH",
-	"path":                               "PATH",
-	"fileID":                             "FILE_ID",
+	"UploadOptions.Purpose":                   "--purpose",
+	"UploadOptions.MIMEType":                  "--mime-type",
+	"UploadOptions.Filename":                  "--filename",
+	"UploadOptions.PartSize":                  "--part-size",
+	"UploadOptions.Concurrency":               "--concurrency",
+	"UploadFilesOptions.Purpose":              "--purpose",
+	"UploadFilesOptions.MIMEType":             "--mime-type",
+	"UploadFilesOptions.PartSize":             "--part-size",
+	"UploadFilesOptions.Concurrency":          "--concurrency",
+	"UploadFilesOptions.ExpiresAfter.Seconds": "--expires-after",
+	"UploadFilesOptions.ExpiresAfter.Anchor":  "--expires-after",
+	"UploadFilesOptions.MaxRetries":           "--max-retries",
+	"UploadFilesOptions.StallTimeout":         "--stall-timeout",
+	"UploadFilesOptions.SmallFileLimit":       "--small-file-limit",
+	"paths":                                   "PATH",
+	"UploadOptions.MD5":                       "--md5",
+	"md5":                                     "--md5",
+	"UploadOptions.ExpiresAfter.Seconds":      "--expires-after",
+	"UploadOptions.ExpiresAfter.Anchor":       "--expires-after",
+	"UploadOptions.Checkpoint":                "--checkpoint",
+	"UploadOptions.MaxRetries":                "--max-retries",
+	"UploadOptions.StallTimeout":              "--stall-timeout",
+	"ClientOptions.APIKey":                    "--api-key (or OPENAI_API_KEY)",
+	"ClientOptions.BaseURL":                   "--base-url (or OPENAI_BASE_URL)",
+	"ClientOptions.Timeout":                   "--timeout",
+	"ClientOptions.StallTimeout":              "--stall-timeout",
+	"size":                                    "PATH",
+	"path":                                    "PATH",
+	"fileID":                                  "FILE_ID",
 }
 
 func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
@@ -78,9 +98,7 @@ func (a *app) upload(ctx context.Context, cmd *cli.Command) error {
 	case len(paths) == 0:
 		return usagef("upload needs a PATH: a file, or - for stdin (with --size and --filename)")
 	case len(paths) > 1:
-		// Several files in one run (one bar each and a total, one budget of requests) are
-		// planned; until then say so rather than refuse obscurely.
-		return usagef("upload takes one PATH for now, got %d (%s): uploading several files in one run is not supported yet; run upload once per file", len(paths), strings.Join(paths, ", "))
+		return a.uploadMany(ctx, cmd, paths)
 	}
 	path := paths[0]
 	opts, err := uploadOptions(cmd)
@@ -172,7 +190,6 @@ func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 		Purpose:      generated.CreateUploadRequestPurpose(cmd.String("purpose")),
 		MIMEType:     cmd.String("mime-type"),
 		Filename:     cmd.String("filename"),
-		Concurrency:  cmd.Int("concurrency"),
 		SkipMD5:      cmd.Bool("no-md5"),
 		MD5:          cmd.String("md5"),
 		Checkpoint:   cmd.String("checkpoint"),
@@ -193,8 +210,11 @@ func uploadOptions(cmd *cli.Command) (helpers.UploadOptions, error) {
 		return opts, usagef("--part-size must be between 1 byte and 64MiB (%d bytes), got %d", helpers.MaxPartSize, partSize)
 	}
 	opts.PartSize = partSize
-	if opts.Concurrency < 1 || opts.Concurrency > helpers.MaxConcurrency {
-		return opts, usagef("--concurrency must be between 1 and %d, got %d", helpers.MaxConcurrency, opts.Concurrency)
+	if cmd.IsSet("concurrency") { // otherwise 0: adaptive
+		opts.Concurrency = cmd.Int("concurrency")
+		if opts.Concurrency < 1 || opts.Concurrency > helpers.MaxConcurrency {
+			return opts, usagef("--concurrency must be between 1 and %d, got %d", helpers.MaxConcurrency, opts.Concurrency)
+		}
 	}
 	if opts.MaxRetries < 0 {
 		return opts, usagef("--max-retries must be 0 or more, got %d", opts.MaxRetries)

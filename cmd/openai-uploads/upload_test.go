@@ -131,6 +131,7 @@ func TestUploadCommandErrors(t *testing.T) {
 	srv := refServer(t, conformance.ServerOptions{APIKey: cliKey})
 	good := tempFile(t, "train.jsonl", sample(1000))
 	weird := tempFile(t, "model.weights", sample(10))
+	empty := tempFile(t, "empty.jsonl", nil)
 	base := []string{"--api-key", cliKey, "--base-url", srv.URL}
 	for _, tc := range []struct {
 		name string
@@ -140,13 +141,16 @@ func TestUploadCommandErrors(t *testing.T) {
 	}{
 		{"missing purpose", []string{"upload", good}, exitUsage, []string{"--purpose is required"}},
 		{"no path", []string{"upload", "--purpose", "batch"}, exitUsage, []string{"PATH"}},
-		{"two paths", []string{"upload", good, good, "--purpose", "batch"}, exitUsage, []string{"one PATH"}},
+		{"stdin among several", []string{"upload", good, "-", "--purpose", "batch"}, exitUsage, []string{"PATH -", "several PATHs"}},
+		{"checkpoint with several", []string{"upload", good, good, "--purpose", "batch", "--checkpoint", "cp.json"}, exitUsage, []string{"--checkpoint", "several PATHs"}},
+		{"a missing file among several", []string{"upload", good, "/nonexistent/y.jsonl", "--purpose", "batch"}, exitUsage, []string{"PATH", "/nonexistent/y.jsonl"}},
+		{"an empty file among several", []string{"upload", good, empty, "--purpose", "batch"}, exitUsage, []string{"PATH", "empty.jsonl", "empty"}},
 		{"nonexistent file", []string{"upload", "/nonexistent/x.jsonl", "--purpose", "batch"}, exitUsage, []string{"/nonexistent/x.jsonl"}},
 		{"unknown purpose", []string{"upload", good, "--purpose", "training"}, exitUsage, []string{"--purpose", "training"}},
 		{"part size above 64 MiB", []string{"upload", good, "--purpose", "batch", "--part-size", "65MiB"}, exitUsage, []string{"--part-size", "64MiB"}},
 		{"part size zero", []string{"upload", good, "--purpose", "batch", "--part-size", "0"}, exitUsage, []string{"--part-size"}},
 		{"part size not a size", []string{"upload", good, "--purpose", "batch", "--part-size", "big"}, exitUsage, []string{"--part-size"}},
-		{"concurrency zero", []string{"upload", good, "--purpose", "batch", "--concurrency", "0"}, exitUsage, []string{"--concurrency", "between 1 and 64"}},
+		{"concurrency zero", []string{"upload", good, "--purpose", "batch", "--concurrency", "0"}, exitUsage, []string{"--concurrency", "between 1 and 32"}},
 		{"unknown MIME type", []string{"upload", weird, "--purpose", "batch"}, exitUsage, []string{"--mime-type", "model.weights"}},
 		{"bad expires-after", []string{"upload", good, "--purpose", "batch", "--expires-after", "seconds=5"}, exitUsage, []string{"--expires-after", "3600..2592000"}},
 		{"stdin without size", []string{"upload", "-", "--purpose", "batch", "--filename", "a.jsonl"}, exitUsage, []string{"--size is required"}},

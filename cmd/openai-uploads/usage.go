@@ -307,6 +307,9 @@ func flagFor(field string, overrides ...map[string]string) string {
 	if f, ok := goNames[field]; ok {
 		return f
 	}
+	if strings.HasPrefix(field, "paths[") { // one of several PATHs; the message names it
+		return "PATH"
+	}
 	return "an option" // never the Go name; TestEveryHelpersFieldHasAFlag keeps this unused
 }
 

@@ -1,14 +1,24 @@
 // Command uploads-bench measures the chunked upload of package helpers against the reference
 // server on 127.0.0.1, and prints the figures the README quotes:
 //
-//	(a) link:   a sequential baseline shaped like OpenAI's SDKs (one part at a time, each part read
-//	            into a []byte and its multipart body built in memory, no md5) vs the helper with 4
-//	            streams, over a simulated link of 40 ms per request and 24 MiB/s per connection;
-//	(b) local:  1 GiB over loopback vs an md5-only pass over the same file;
-//	(c) memory: the peak RSS of a process that uploads 1 GiB, for several part sizes (the client
-//	            runs in a child process so that only its memory is counted).
+//	(a) link:      a sequential baseline shaped like OpenAI's SDKs (one part at a time, each part
+//	               read into a []byte and its multipart body built in memory, no md5) vs the helper
+//	               with 4 streams and adaptive, over a simulated link of 40 ms per request and
+//	               24 MiB/s per connection;
+//	(b) local:     1 GiB over loopback vs an md5-only pass over the same file;
+//	(c) memory:    the peak RSS and the CPU time of a process that uploads 1 GiB, for several
+//	               part sizes and streams (the client runs in a child process so that only its
+//	               memory and CPU are counted);
+//	(d) adaptive:  40 ms per request, 16 MiB/s per connection, 128 MiB/s in all, 512 MiB in 16 MiB
+//	               parts: adaptive vs fixed 4 vs the sequential baseline (medians of alternating
+//	               runs);
+//	(e) ratelimit: the same link at 96 MiB/s in all, 429 beyond 6 part requests in flight:
+//	               adaptive vs fixed 4 vs fixed 8, with the share of part requests answered 429;
+//	(f) many:      400 files of 256 KiB, 40 ms per request, 24 MiB/s per connection: UploadFiles
+//	               vs a sequential loop of one POST /files per file.
 //
-// Usage: go run ./cmd/uploads-bench [-scenario all|link|local|memory] [-size BYTES] [-link-size BYTES]
+// Usage: go run ./cmd/uploads-bench [-scenario all|link|local|memory|adaptive|ratelimit|many]
+// [-size BYTES] [-link-size BYTES] [-rounds N]
 package main
 
 import (
@@ -36,15 +46,17 @@ import (
 const key = "sk-bench"
 
 func main() {
-	scenario := flag.String("scenario", "all", "all, link, local or memory")
+	scenario := flag.String("scenario", "all", "all, link, local, memory, adaptive, ratelimit or many")
 	size := flag.Int64("size", 1<<30, "file size for local and memory")
-	linkSize := flag.Int64("link-size", 512<<20, "file size for link")
+	linkSize := flag.Int64("link-size", 512<<20, "file size for link, adaptive and ratelimit")
+	rounds := flag.Int("rounds", 5, "rounds of alternating runs for adaptive, ratelimit and many")
 	child := flag.String("child", "", "internal: run one upload as the measured client (base URL)")
 	childPart := flag.Int64("child-part-size", helpers.DefaultPartSize, "internal")
 	childFile := flag.String("child-file", "", "internal")
+	childConc := flag.Int("child-concurrency", 4, "internal")
 	flag.Parse()
 	if *child != "" {
-		if err := childUpload(*child, *childFile, *childPart); err != nil {
+		if err := childUpload(*child, *childFile, *childPart, *childConc); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -63,6 +75,15 @@ func main() {
 	}
 	if *scenario == "all" || *scenario == "memory" {
 		memory(dir, *size)
+	}
+	if *scenario == "all" || *scenario == "adaptive" {
+		adaptiveLink(dir, *linkSize, *rounds)
+	}
+	if *scenario == "all" || *scenario == "ratelimit" {
+		rateLimit(dir, *linkSize, *rounds)
+	}
+	if *scenario == "all" || *scenario == "many" {
+		manyFiles(dir, *rounds)
 	}
 }
 
@@ -157,7 +178,12 @@ func baseline(ctx context.Context, c *helpers.Client, path string, partSize int6
 }
 
 func helper(ctx context.Context, c *helpers.Client, path string, partSize int64, skipMD5 bool) error {
-	_, err := c.UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", MIMEType: "application/jsonl", PartSize: partSize, Concurrency: 4, SkipMD5: skipMD5})
+	return helperN(ctx, c, path, partSize, 4, skipMD5)
+}
+
+// helperN uploads with concurrency streams (0: adaptive).
+func helperN(ctx context.Context, c *helpers.Client, path string, partSize int64, concurrency int, skipMD5 bool) error {
+	_, err := c.UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", MIMEType: "application/jsonl", PartSize: partSize, Concurrency: concurrency, SkipMD5: skipMD5})
 	return err
 }
 
@@ -183,6 +209,10 @@ func link(dir string, size int64) {
 		}
 		h := timeIt(func() error { return helper(ctx, c, path, helpers.DefaultPartSize, false) })
 		fmt.Printf("    helper, 4 streams, md5 on, server %-13s %6.2f s  %6.1f MB/s  %.2fx the baseline\n", verifies(trust), h.Seconds(), mbps(size, h), base.Seconds()/h.Seconds())
+		check(deleting(ctx, c, func() error { return nil }))
+		ha := timeIt(func() error { return helperN(ctx, c, path, helpers.DefaultPartSize, 0, false) })
+		fmt.Printf("    helper, adaptive, md5 on, server %-14s %6.2f s  %6.1f MB/s  %.2fx the baseline\n", verifies(trust), ha.Seconds(), mbps(size, ha), base.Seconds()/ha.Seconds())
+		check(deleting(ctx, c, func() error { return nil }))
 		if trust {
 			hn := timeIt(func() error { return helper(ctx, c, path, helpers.DefaultPartSize, true) })
 			fmt.Printf("    helper, 4 streams, md5 off:                    %6.2f s  %6.1f MB/s  %.2fx the baseline\n", hn.Seconds(), mbps(size, hn), base.Seconds()/hn.Seconds())
@@ -264,36 +294,47 @@ func best(n int, f func() error) time.Duration {
 
 // memory is scenario (c): the client runs in a child process, which reports its own peak RSS
 // (VmHWM in /proc/self/status: rusage's maxrss would also count the parent's memory at the
-// moment of the fork).
+// moment of the fork) and the CPU time it used (user and system, from getrusage).
 func memory(dir string, size int64) {
 	path := makeFile(dir, size)
 	srv := server(conformance.ServerOptions{}, size)
 	defer srv.Close()
 	self, err := os.Executable()
 	check(err)
-	fmt.Printf("(c) memory: peak RSS of a client process uploading %s, 4 streams, md5 on\n", human(size))
+	fmt.Printf("(c) memory and CPU: a client process uploading %s, md5 on\n", human(size))
 	c := client(srv.URL)
-	for _, ps := range []int64{8 << 20, 16 << 20, 32 << 20, 64 << 20} {
+	for _, run := range []struct {
+		part int64
+		conc int
+	}{{8 << 20, 4}, {16 << 20, 4}, {32 << 20, 4}, {64 << 20, 4}, {8 << 20, 32}, {8 << 20, 0}} {
 		check(deleting(context.Background(), c, func() error { return nil }))
-		cmd := exec.Command(self, "-child", srv.URL, "-child-file", path, "-child-part-size", strconv.FormatInt(ps, 10))
+		cmd := exec.Command(self, "-child", srv.URL, "-child-file", path, "-child-part-size", strconv.FormatInt(run.part, 10),
+			"-child-concurrency", strconv.Itoa(run.conc))
 		cmd.Stderr = os.Stderr
 		start := time.Now()
 		out, err := cmd.Output()
 		check(err)
-		kib, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		var kib int64
+		var cpu float64
+		_, err = fmt.Sscan(string(out), &kib, &cpu)
 		check(err)
-		fmt.Printf("    part size %6s: peak RSS %5.1f MiB  (%.2f s)\n", human(ps), float64(kib)/1024, time.Since(start).Seconds())
+		streams := fmt.Sprintf("%d streams", run.conc)
+		if run.conc == 0 {
+			streams = "adaptive"
+		}
+		fmt.Printf("    part size %6s, %-10s: peak RSS %5.1f MiB, CPU %.2f s per GiB  (%.2f s)\n", human(run.part), streams,
+			float64(kib)/1024, cpu/(float64(size)/(1<<30)), time.Since(start).Seconds())
 	}
 	fmt.Println()
 }
 
-// childUpload uploads the file and prints the process's peak RSS in KiB.
-func childUpload(url, path string, partSize int64) error {
+// childUpload uploads the file and prints the process's peak RSS in KiB and its CPU seconds.
+func childUpload(url, path string, partSize int64, concurrency int) error {
 	c, err := helpers.NewClient(helpers.ClientOptions{APIKey: key, BaseURL: url})
 	if err != nil {
 		return err
 	}
-	if err := helper(context.Background(), c, path, partSize, false); err != nil {
+	if err := helperN(context.Background(), c, path, partSize, concurrency, false); err != nil {
 		return err
 	}
 	status, err := os.ReadFile("/proc/self/status")
@@ -302,7 +343,7 @@ func childUpload(url, path string, partSize int64) error {
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			fmt.Println(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			fmt.Println(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), cpuSeconds())
 			return nil
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"syscall"
 )
 
 func hostname() string {
@@ -15,3 +16,12 @@ func hostname() string {
 
 func goVersion() string { return runtime.Version() }
 func numCPU() int       { return runtime.NumCPU() }
+
+// cpuSeconds is the CPU time (user and system) the process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}

@@ -1,0 +1,60 @@
+package helpers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestClassify: what each answer tells the budget.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		want  outcome
+		after time.Duration
+	}{
+		{&APIError{StatusCode: 429, RetryAfter: time.Second}, outcomeThrottled, time.Second},
+		{fmt.Errorf("part 3: %w", &APIError{StatusCode: 429}), outcomeThrottled, 0},
+		{&APIError{StatusCode: 429, Code: "insufficient_quota"}, outcomeFailed, 0},
+		{&APIError{StatusCode: 503, RetryAfter: 2 * time.Second}, outcomeOverloaded, 2 * time.Second},
+		{&APIError{StatusCode: 500}, outcomeFailed, 0},
+		{errors.New("connection reset"), outcomeFailed, 0},
+		{context.Canceled, outcomeFailed, 0},
+	} {
+		if got, after := classify(tc.err); got != tc.want || after != tc.after {
+			t.Errorf("classify(%v) = %v, %v; want %v, %v", tc.err, got, after, tc.want, tc.after)
+		}
+	}
+}
+
+// TestBudgetPausesAfterA429: after a 429 no slot is granted before the delay the server asked
+// for (the clock is the budget's own, moved by hand; the pause's timer is what wakes the waiter),
+// and an adaptive window is halved.
+func TestBudgetPausesAfterA429(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	b := newBudget(0)
+	b.now = func() time.Time { return now }
+	b.ctl = newWindowController(DefaultConcurrency, MaxConcurrency, now)
+	tk, err := b.acquire(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.release(tk, ended{outcome: outcomeThrottled, retryAfter: time.Hour})
+	if w := b.window(); w != DefaultConcurrency/2 {
+		t.Errorf("window %d after a 429, want %d", w, DefaultConcurrency/2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := b.acquire(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a slot was granted within the hour the server asked for: %v", err)
+	}
+	now = now.Add(time.Hour + time.Second) // the pause is over
+	b.mu.Lock()
+	b.dispatchLocked()
+	b.mu.Unlock()
+	if _, err := b.acquire(context.Background(), nil); err != nil {
+		t.Fatalf("no slot once the pause was over: %v", err)
+	}
+}
