@@ -146,7 +146,7 @@ var soakOps = []string{"createUpload", "addUploadPart", "completeUpload", "cance
 // failed one (no duplicates); every failed run's Upload cancelled, or left as is when complete's
 // outcome was unknown; and the pending Uploads left on the server, which must be exactly those
 // created by a create whose reply was lost. Longer runs:
-// go test -run TestSoak -soak.files 500 -soak.size 8388608 ./helpers
+// go test ./helpers -run 'TestSoak$' -v -args -soak.files 500 -soak.size 8388608
 func TestSoak(t *testing.T) {
 	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{
 		Rate: *soakRate, Seed: 42, Kinds: conformance.AllFaultKinds, Operations: soakOps,
