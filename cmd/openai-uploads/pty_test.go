@@ -33,7 +33,7 @@ type terminalRun struct {
 	raw      bytes.Buffer
 	labels   []string
 	worst    int                // most rows naming one of the labels at once
-	mostRows int                // most rows on the screen at once
+	mostRows int                // most progress rows on the screen at once (announcements aside)
 	onChunk  func(*terminalRun) // called after each chunk, under mu
 	read     chan struct{}
 }
@@ -78,7 +78,7 @@ func startInTerminalIn(t *testing.T, dir string, cols int, labels []string, env 
 				for _, l := range r.labels {
 					r.worst = max(r.worst, r.vt.count(l))
 				}
-				r.mostRows = max(r.mostRows, len(r.vt.screen()))
+				r.mostRows = max(r.mostRows, len(r.vt.progressScreen()))
 				if r.onChunk != nil {
 					r.onChunk(r)
 				}

@@ -71,7 +71,7 @@ func (a *app) uploadMany(ctx context.Context, cmd *cli.Command, paths []string) 
 	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{
 		Purpose: opts.Purpose, MIMEType: opts.MIMEType, PartSize: opts.PartSize, Concurrency: opts.Concurrency,
 		SkipMD5: opts.SkipMD5, ExpiresAfter: opts.ExpiresAfter, MaxRetries: opts.MaxRetries, StallTimeout: opts.StallTimeout,
-		SmallFileLimit: limit, Progress: view.update, Notify: view.notice,
+		SmallFileLimit: limit, Progress: a.fileAnnouncer(view.update), Notify: view.notice,
 	})
 	view.finish(results, err)
 	if results == nil { // refused before any request
@@ -80,6 +80,10 @@ func (a *app) uploadMany(ctx context.Context, cmd *cli.Command, paths []string) 
 	failed := make([]error, len(results))
 	for i, r := range results {
 		failed[i] = r.Err
+		if e := (*helpers.UploadError)(nil); errors.As(r.Err, &e) {
+			// What became of the file's Upload, and what to do next, in the CLI's words.
+			failed[i] = fmt.Errorf("%s: %w", r.Path, uploadFailure(e))
+		}
 	}
 	if wantWait {
 		for i, r := range results {

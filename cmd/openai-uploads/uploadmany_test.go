@@ -118,6 +118,11 @@ func TestUploadSeveralFiles(t *testing.T) {
 	if !strings.Contains(r.stderr, "total: 3 of 3 files done") {
 		t.Errorf("stderr has no total:\n%s", r.stderr)
 	}
+	// The Upload (of b, the one large file) is named as soon as it exists, with how to cancel it.
+	if want := "openai-uploads: Upload " + up.ID + " for " + paths[1] + "; if this run is killed,"; !strings.Contains(r.stderr, want) ||
+		!strings.Contains(r.stderr, "cancel it: openai-uploads uploads cancel "+up.ID) || strings.Count(r.stderr, "openai-uploads: Upload ") != 1 {
+		t.Errorf("stderr does not name the Upload once, with how to cancel it:\n%s", r.stderr)
+	}
 	if st := srv.Stats(); st.Operations["createFile"] != 2 || st.Operations["createUpload"] != 1 {
 		t.Errorf("%d POST /files and %d Uploads, want 2 and 1", st.Operations["createFile"], st.Operations["createUpload"])
 	}
@@ -183,11 +188,18 @@ func TestSeveralFilesInAPseudoTerminal(t *testing.T) {
 	for _, cols := range []int{80, 40} {
 		t.Run(fmt.Sprint(cols), func(t *testing.T) {
 			r := startInTerminalIn(t, dir, cols, append([]string{"total"}, names...), nil, "upload", names[0], names[1], names[2], "--purpose", "batch",
-				"--part-size", "512KiB", "--api-key", cliKey, "--base-url", srv.URL)
+				"--part-size", "512KiB", "--small-file-limit", "2MiB", "--api-key", cliKey, "--base-url", srv.URL)
 			if code := r.wait(t); code != exitOK {
 				t.Fatalf("exit %d\n%s", code, r.raw.String())
 			}
-			screen := r.vt.screen()
+			// one and three (3 MiB) go through Uploads, named as soon as they exist, above the
+			// progress; two (2 MiB) through POST /files.
+			// (Announcements are wrapped at the terminal's width: read them with the rows joined.)
+			if all := strings.Join(strings.Fields(strings.Join(r.vt.screen(), " ")), " "); strings.Count(all, "openai-uploads: Upload upload_") != 2 ||
+				!strings.Contains(all, " for one.jsonl; if this run is killed,") || !strings.Contains(all, " for three.jsonl; if this run is killed,") {
+				t.Errorf("the two Uploads are not named once each above the progress:\n%s", strings.Join(r.vt.screen(), "\n"))
+			}
+			screen := r.vt.progressScreen()
 			if r.worst != 1 || r.mostRows > 4 || r.vt.wraps != 0 {
 				t.Errorf("up to %d lines named one file, up to %d rows at once, %d lines wrapped; screen:\n%s", r.worst, r.mostRows, r.vt.wraps, strings.Join(screen, "\n"))
 			}

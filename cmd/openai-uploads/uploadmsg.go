@@ -44,6 +44,25 @@ func (a *app) announcer(checkpoint string, next func(helpers.Progress)) func(hel
 	}
 }
 
+// fileAnnouncer is announcer for the files of an UploadFiles (never called concurrently): the
+// lines name the file each Upload is of.
+func (a *app) fileAnnouncer(next func(helpers.FileProgress)) func(helpers.FileProgress) {
+	last := map[int]string{}
+	return func(p helpers.FileProgress) {
+		if p.UploadID != "" && p.UploadID != last[p.Index] {
+			last[p.Index] = p.UploadID
+			lines := uploadIDLines(p.UploadID, "")
+			lines[0] = fmt.Sprintf("openai-uploads: Upload %s for %s; if this run is killed,", p.UploadID, printable(p.Path, ""))
+			for _, l := range lines {
+				for _, w := range wrapWords(l, a.console.columns()-1) {
+					a.console.println(w)
+				}
+			}
+		}
+		next(p)
+	}
+}
+
 // wrapWords cuts s at spaces into lines of at most width display columns, the lines after the
 // first indented by two spaces (the first keeps s's own indent); a word wider than that is cut. A width below 10 (or no
 // terminal) leaves s whole.

@@ -185,9 +185,23 @@ func (v *vt) lines() []string {
 }
 
 // count is how many rows hold s.
+// progressScreen is the screen without the rows that announce an Upload (upload's
+// "openai-uploads: Upload … if this run is killed," and its indented continuation rows): lines
+// printed once above the progress, like a log, not progress lines.
+func (v *vt) progressScreen() []string {
+	var out []string
+	for _, l := range v.screen() {
+		if !strings.HasPrefix(l, "openai-uploads: Upload") && !strings.HasPrefix(l, "  ") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// count is how many progress rows hold s.
 func (v *vt) count(s string) int {
 	n := 0
-	for _, l := range v.screen() {
+	for _, l := range v.progressScreen() {
 		if strings.Contains(l, s) {
 			n++
 		}
