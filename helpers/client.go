@@ -93,7 +93,9 @@ const (
 // ClientOptions configures [NewClient]. Every field is optional.
 type ClientOptions struct {
 	// APIKey is the secret key; empty means $OPENAI_API_KEY. It is sent only in the
-	// Authorization header and never appears in an error or in debug output.
+	// Authorization header, only to BaseURL's scheme, host and port (a redirect elsewhere goes
+	// without it, and without the organization and project), and never appears in an error or
+	// in debug output.
 	APIKey string
 	// BaseURL is the API's base URL; empty means $OPENAI_BASE_URL, else DefaultBaseURL.
 	BaseURL string
@@ -221,7 +223,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}
 	tr := &transport{
 		base: base2, headers: headers, retry: policy, timeout: timeout, stall: stall,
-		basePath: strings.TrimRight(u.EscapedPath(), "/"), key: key, debug: opts.Debug,
+		basePath: strings.TrimRight(u.EscapedPath(), "/"), origin: originOf(u), key: key, debug: opts.Debug,
 	}
 	hc.Transport = tr
 
