@@ -188,8 +188,13 @@ func (u *upload) resume(ctx context.Context) (resumed bool) {
 		u.notify("checkpoint %s was made with other settings (part size, purpose, filename or MIME type); cancelling upload %s and starting a new one", path, cp.UploadID)
 		u.cancelQuietly(ctx, cp.UploadID)
 		return false
-	case time.Until(time.Unix(cp.ExpiresAt, 0)) < ResumeMargin:
-		u.notify("upload %s from checkpoint %s has expired (or expires within %s); starting a new upload", cp.UploadID, path, ResumeMargin)
+	case u.expiresSoon(ctx, cp.ExpiresAt):
+		if u.c.apiNow().Unix() < cp.ExpiresAt { // still pending for a few seconds: not left behind
+			u.notify("upload %s from checkpoint %s expires within %s; cancelling it and starting a new upload", cp.UploadID, path, ResumeMargin)
+			u.cancelQuietly(ctx, cp.UploadID)
+			return false
+		}
+		u.notify("upload %s from checkpoint %s has expired; starting a new upload", cp.UploadID, path)
 		return false
 	}
 	u.up = &generated.Upload{
@@ -212,6 +217,22 @@ func (u *upload) resume(ctx context.Context) (resumed bool) {
 	}
 	u.notify("resuming upload %s from checkpoint %s: %d of %d parts already sent, each checked against the file%s", cp.UploadID, path, len(cp.Parts), len(u.parts), modified)
 	return true
+}
+
+// expiresSoon reports whether an Upload expiring at expiresAt (the API's time) expires within
+// ResumeMargin. When this machine's clock says so before any answer told the API's time, one
+// list request (a page of one File) learns it first: a clock ahead of the API's must not make a
+// pending Upload look expired.
+func (u *upload) expiresSoon(ctx context.Context, expiresAt int64) bool {
+	soon := func() bool { return time.Unix(expiresAt, 0).Sub(u.c.apiNow()) < ResumeMargin }
+	if !soon() {
+		return false
+	}
+	if _, known := u.c.tr.serverNow(); !known {
+		one := int64(1)
+		_, _ = u.c.ListFiles(ctx, &generated.ListFilesParams{Limit: &one}) // for its Date
+	}
+	return soon()
 }
 
 func (u *upload) cancelQuietly(ctx context.Context, id string) {

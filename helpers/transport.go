@@ -60,6 +60,17 @@ func (t *transport) serverNow() (time.Time, bool) {
 	return time.Now().Add(time.Duration(t.clockOffset.Load())), true
 }
 
+// apiNow is the API's clock as well as it is known: this machine's, corrected by the Date of
+// the last answer when one came. An Upload's created_at and expires_at are in the API's time;
+// compared with this machine's clock alone, a clock an hour ahead would take every Upload for
+// expired.
+func (c *Client) apiNow() time.Time {
+	if now, ok := c.tr.serverNow(); ok {
+		return now
+	}
+	return time.Now()
+}
+
 // opInfo says how the transport treats an operation's requests.
 type opInfo struct {
 	name string
