@@ -138,6 +138,9 @@ type UploadOptions struct {
 	shared     *budget
 	admission  *admission
 	progressMu *sync.Mutex
+	// claims, when set (by UploadFiles), are the Files the call's other files got: a File
+	// recovered after a lost reply to complete is never one of them, and is claimed.
+	claims *claimedFiles
 }
 
 // Phase is the stage of an upload that [Progress] reports.
