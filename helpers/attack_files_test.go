@@ -2,11 +2,15 @@ package helpers_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,5 +134,76 @@ func TestUploadFilesTwinsTakeTurns(t *testing.T) {
 	}
 	if !otherOverlap {
 		t.Error("c/other.jsonl waited for the twins: only files of one name and size take turns")
+	}
+}
+
+// TestUploadFilesCancelledWhileSmallFilesAreAnswered: Ctrl-C comes while the server, having
+// received whole small files, is creating their Files (its answers take 100 ms, or longer than
+// CreateGrace). A File the server made must not be left unseen: it is the file's result (the
+// request got its answer within CreateGrace), or the file's error says a File may have been
+// created. Every File on the server belongs to a result.
+func TestUploadFilesCancelledWhileSmallFilesAreAnswered(t *testing.T) {
+	for _, delay := range []time.Duration{100 * time.Millisecond, helpers.CreateGrace + time.Second} {
+		t.Run(delay.String(), func(t *testing.T) {
+			cancelledWhileAnswered(t, delay)
+		})
+	}
+}
+
+func cancelledWhileAnswered(t *testing.T, delay time.Duration) {
+	ctx, cancel := context.WithCancel(hangGuard(t))
+	defer cancel()
+	var received atomic.Int32
+	slowAnswer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/files") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r) // the File is made
+			if received.Add(1) == 3 {
+				cancel() // the user presses Ctrl-C as the third File is made
+			}
+			time.Sleep(delay) // the answer is on its way
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		})
+	}
+	srv := startServer(t, conformance.ServerOptions{}, slowAnswer)
+	c := newClient(t, srv.URL)
+	paths, _ := filesOf(t, 10, 1000)
+	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "assistants", Concurrency: 3})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	got := map[string]bool{}
+	mayExist := 0
+	for _, r := range results {
+		switch {
+		case r.File != nil:
+			got[r.File.ID] = true
+		case errors.Is(r.Err, helpers.ErrReplyLost):
+			mayExist++
+		}
+	}
+	page, lerr := c.ListFiles(context.Background(), nil)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	unseen := 0
+	for _, f := range page.Data {
+		if !got[f.ID] {
+			unseen++
+		}
+	}
+	if delay > helpers.CreateGrace && mayExist == 0 {
+		t.Error("no file's error says a File may have been created, with answers slower than CreateGrace")
+	}
+	if unseen > mayExist {
+		t.Errorf("%d Files on the server, %d of them in no result and only %d errors saying a File may exist", len(page.Data), unseen, mayExist)
 	}
 }

@@ -137,7 +137,9 @@ func (e *fileError) Unwrap() error { return e.err }
 // "paths[i]"), or the *fs.PathError of a path it cannot read. After that a file that
 // fails does not stop the others: its FileResult.Err says why, and UploadFiles returns a
 // *FilesError. When ctx is cancelled, every Upload under way is cancelled, and the files not
-// started fail with the context's error.
+// started fail with the context's error. A small file's request under way gets CreateGrace to
+// be answered: a File made as ctx ended is returned; past that, the file's error wraps
+// ErrReplyLost (a File may have been created) beside the context's error.
 //
 // Files with the same base name and size (a/train.jsonl and b/train.jsonl) go one after the
 // other: after a lost reply a File is recognised by its name, size and purpose, and a twin's

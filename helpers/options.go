@@ -44,7 +44,8 @@ const (
 	// fresh context: the caller's may be the very thing that was cancelled.
 	CancelTimeout = 30 * time.Second
 	// CreateGrace is how long a cancelled call still waits for an Upload being created, so
-	// that it can cancel it rather than leave it pending unseen.
+	// that it can cancel it rather than leave it pending unseen, and for the answer to a small
+	// file's POST /files of UploadFiles, so that a File made meanwhile is returned.
 	CreateGrace = 500 * time.Millisecond
 	// ResumeMargin: a checkpointed Upload expiring sooner than this is not resumed.
 	ResumeMargin = time.Minute

@@ -84,7 +84,11 @@ func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size i
 		}
 		since := c.searchSince()
 		body := (&partReader{r: io.NewSectionReader(f, 0, size), want: size, prog: prog}).budgeted(b)
-		file, err := c.CreateFile(withCall(ctx, callOptions{stall: o.StallTimeout}), body, size, name, purpose, o.ExpiresAfter)
+		// Cancelled while the request is under way, it still gets CreateGrace to be answered:
+		// a File the server made as the caller gave up is then returned, not left unseen.
+		rctx, end := withGrace(ctx, CreateGrace)
+		file, err := c.CreateFile(withCall(rctx, callOptions{stall: o.StallTimeout}), body, size, name, purpose, o.ExpiresAfter)
+		end()
 		sent, srcErr := body.finish()
 		if err == nil && sent != size {
 			err = fmt.Errorf("createFile: %w: the answer came after %d of the file's %d bytes", errNoResult, sent, size)
@@ -99,6 +103,8 @@ func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size i
 		b.release(t, ended{outcome: kind, drained: body.drained(), retryAfter: retryAfter,
 			backoff: func(n int) time.Duration { return policy.delay(n, nil) }})
 		switch {
+		case ctx.Err() != nil && errors.Is(err, ErrReplyLost):
+			return nil, fmt.Errorf("%w; the request was sent whole but its answer did not come within %v: %w", context.Cause(ctx), CreateGrace, err)
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
 		case srcErr != nil:
