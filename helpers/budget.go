@@ -254,8 +254,11 @@ func (b *budget) releaseLocked(t ticket, o outcome, bytes int64) {
 		b.throttled = 0
 	}
 	if b.ctl != nil && !t.start.IsZero() {
-		if o == outcomeThrottled || o == outcomeOverloaded {
+		switch o {
+		case outcomeThrottled:
 			b.ctl.congested(now, t.gen)
+		case outcomeOverloaded:
+			b.ctl.overloaded(now, t.gen)
 		}
 		b.ctl.finished(now, t.start, bytes, o == outcomeOK)
 	}
