@@ -35,7 +35,6 @@ func newStormSim(rate float64) *stormSim {
 	s.b = newBudget(0)
 	s.b.now = func() time.Time { return s.now }
 	s.b.ctl = newWindowController(DefaultConcurrency, MaxConcurrency, s.now)
-	s.b.lastOK = s.now
 	return s
 }
 
