@@ -108,3 +108,45 @@ func TestRedirectToTheSameHostKeepsTheKey(t *testing.T) {
 		t.Errorf("the redirected request on the same host carried Authorization %q, want the key", auth)
 	}
 }
+
+// TestKeyEchoedInARedirectIsScrubbed: a server that echoes the key into the Location of its
+// redirects, over and over: the error (net/http stops after 10 redirects, naming the last URL)
+// and the debug output must not show it.
+func TestKeyEchoedInARedirectIsScrubbed(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if key == "" {
+			key = testKey // what a server that learnt the key would echo
+		}
+		http.Redirect(w, r, "/v1/files?echo="+key, http.StatusFound)
+	}))
+	t.Cleanup(echo.Close)
+	var debug syncBuffer
+	c, err := helpers.NewClient(helpers.ClientOptions{APIKey: testKey, BaseURL: echo.URL + "/v1", Debug: &debug, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(helpers.DefaultTransport.(*http.Transport).CloseIdleConnections)
+	for name, call := range map[string]func() error{
+		"listFiles":  func() error { _, err := c.ListFiles(context.Background(), nil); return err },
+		"deleteFile": func() error { _, err := c.DeleteFile(context.Background(), "file-abc"); return err },
+		"downloadFile": func() error {
+			rc, err := c.DownloadFile(context.Background(), "file-abc")
+			if err == nil {
+				rc.Close()
+			}
+			return err
+		},
+	} {
+		err := call()
+		if err == nil {
+			t.Fatalf("%s: no error after endless redirects", name)
+		}
+		if strings.Contains(err.Error(), testKey) {
+			t.Errorf("%s: the error shows the key: %v", name, err)
+		}
+	}
+	if strings.Contains(debug.String(), testKey) {
+		t.Errorf("the debug output shows the key")
+	}
+}
