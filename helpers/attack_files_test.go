@@ -207,3 +207,52 @@ func cancelledWhileAnswered(t *testing.T, delay time.Duration) {
 		t.Errorf("%d Files on the server, %d of them in no result and only %d errors saying a File may exist", len(page.Data), unseen, mayExist)
 	}
 }
+
+// TestUploadFilesSmallFileChangedDuringItsRequest: a small file of UploadFiles (one POST /files)
+// is appended to, or rewritten, while its request is under way. As for a file sent through an
+// Upload (TestFileChangedDuringUpload), the file's result must be ErrSourceChanged saying it
+// changed while it was being uploaded, and no File holding bytes the file no longer has may be
+// left: it used to be uploaded as it was when opened (the append dropped), exit 0.
+func TestUploadFilesSmallFileChangedDuringItsRequest(t *testing.T) {
+	for _, change := range []string{"append", "rewrite"} {
+		t.Run(change, func(t *testing.T) {
+			paths, datas := filesOf(t, 1, 5000)
+			path := paths[0]
+			mutate := func() {
+				switch change {
+				case "append":
+					appendTo(t, path, []byte("{\"late\":1}\n"))
+				case "rewrite":
+					rewriteAt(t, path, 10)
+				}
+			}
+			var once sync.Once
+			srv := startServer(t, conformance.ServerOptions{}, func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/files") {
+						once.Do(mutate) // the bytes are on their way: the file changes now
+					}
+					next.ServeHTTP(w, r)
+				})
+			})
+			c := newClient(t, srv.URL)
+			res, err := c.UploadFiles(hangGuard(t), paths, helpers.UploadFilesOptions{Purpose: "assistants"})
+			if !errors.Is(err, helpers.ErrSourceChanged) || !strings.Contains(err.Error(), "changed while it was being uploaded") {
+				t.Errorf("err = %v, want ErrSourceChanged saying the file changed while it was being uploaded", err)
+			}
+			now, _ := os.ReadFile(path)
+			page, lerr := c.ListFiles(context.Background(), nil)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			for _, f := range page.Data {
+				if got := download(t, c, f.ID); !bytes.Equal(got, now) {
+					t.Errorf("File %s holds %d bytes (the file as opened: %v), not the file's %d", f.ID, len(got), bytes.Equal(got, datas[0]), len(now))
+				}
+			}
+			if res[0].File != nil {
+				t.Errorf("the result holds File %s", res[0].File.ID)
+			}
+		})
+	}
+}

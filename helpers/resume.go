@@ -311,15 +311,8 @@ func (u *upload) checkSource() error {
 	if u.src.file == nil {
 		return nil
 	}
-	info, err := u.src.file.Stat()
-	if err != nil {
-		return fmt.Errorf("checking %s before complete: %w", u.src.name, err)
-	}
-	switch {
-	case info.Size() != u.src.size:
-		return u.changed("its size went from %d to %d bytes", u.src.size, info.Size())
-	case !info.ModTime().Equal(u.src.info.ModTime()):
-		return u.changed("it was modified at %s, after the upload started", info.ModTime().UTC().Format(time.RFC3339Nano))
+	if err := statChanged(u.src.name, u.src.file, u.src.info); err != nil {
+		return err
 	}
 	if u.read == nil {
 		return nil
@@ -334,7 +327,27 @@ func (u *upload) checkSource() error {
 
 // changed is the error of a file that changed while it was being uploaded.
 func (u *upload) changed(format string, args ...any) error {
-	return &sourceChanged{msg: u.src.name + " changed while it was being uploaded: " + fmt.Sprintf(format, args...)}
+	return changedError(u.src.name, format, args...)
+}
+
+func changedError(name, format string, args ...any) error {
+	return &sourceChanged{msg: name + " changed while it was being uploaded: " + fmt.Sprintf(format, args...)}
+}
+
+// statChanged checks that the open file f (name, in messages) still has the size and
+// modification time it had when it was opened (opened), and otherwise says what changed.
+func statChanged(name string, f *os.File, opened fs.FileInfo) error {
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("checking %s after sending it: %w", name, err)
+	}
+	switch {
+	case info.Size() != opened.Size():
+		return changedError(name, "its size went from %d to %d bytes", opened.Size(), info.Size())
+	case !info.ModTime().Equal(opened.ModTime()):
+		return changedError(name, "it was modified at %s, after the upload started", info.ModTime().UTC().Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // sourceChanged is the error of a file that changed while it was being uploaded: it is
