@@ -141,10 +141,11 @@ func (e *fileError) Unwrap() error { return e.err }
 // be answered: a File made as ctx ended is returned; past that, the file's error wraps
 // ErrReplyLost (a File may have been created) beside the context's error.
 //
-// Files with the same base name and size (a/train.jsonl and b/train.jsonl) go one after the
-// other: after a lost reply a File is recognised by its name, size and purpose, and a twin's
-// File made meanwhile could be taken for it. A File recovered after a lost reply is never one
-// another file of the call got.
+// Files sent through an Upload with the same base name and size (a/train.jsonl and
+// b/train.jsonl) go one after the other: after a lost reply to complete the File is recognised
+// by its name, size and purpose, and a twin's File made meanwhile could be taken for it. A File
+// recovered after a lost reply is never one another file of the call got. (Small files need no
+// turns: several candidates leave a lost POST /files unknown, see below.)
 //
 // POST /files is not idempotent, and its body streams from the file: a small file's request
 // that fails without a reply from the server is sent again, but one sent in full whose reply
@@ -187,12 +188,14 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, opts UploadFil
 		wg.Go(func() {
 			defer func() { <-inFlight }()
 			defer b.settle(claim)
-			turn := claims.twins(f)
-			if !turn.TryLock() {
-				b.settle(claim) // its slot goes to others while it waits for its twin
-				turn.Lock()
+			if !f.small { // a small file's search takes no File it cannot tell from a twin's
+				turn := claims.twins(f)
+				if !turn.TryLock() {
+					b.settle(claim) // its slot goes to others while it waits for its twin
+					turn.Lock()
+				}
+				defer turn.Unlock()
 			}
-			defer turn.Unlock()
 			results[i] = c.uploadOne(ctx, i, f, base, claim, claims, opts)
 		})
 	}
@@ -306,8 +309,8 @@ func (c *Client) uploadOne(ctx context.Context, i int, f plannedFile, base Uploa
 // claimedFiles are the Files an UploadFiles got, so that the search after a lost reply never
 // takes one of them for another file's.
 //
-// Files of one call with the same name and size ("twins": a/train.jsonl and b/train.jsonl) are
-// uploaded one after the other (see twins): a File is recognised after a lost reply by its name,
+// Files of one call sent through Uploads with the same name and size ("twins": a/train.jsonl and
+// b/train.jsonl) are uploaded one after the other (see twins): a File is recognised after a lost reply by its name,
 // size and purpose, so a twin's File made meanwhile could be taken for it. One at a time, and
 // skipping the Files already claimed, the search finds the file's own.
 type claimedFiles struct {
