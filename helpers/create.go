@@ -49,6 +49,9 @@ func (u *upload) start(ctx context.Context) error {
 // CreateGrace to finish, so that an Upload created as the caller gave up is cancelled rather
 // than left pending unseen.
 func (u *upload) create(ctx context.Context) (*generated.Upload, error) {
+	if ctx.Err() != nil { // nothing sent yet: the grace below is for an attempt under way
+		return nil, fmt.Errorf("%w (before the Upload was created)", context.Cause(ctx))
+	}
 	policy := u.retryPolicy()
 	lost := 0
 	for attempt := 0; ; attempt++ {
