@@ -2,6 +2,7 @@ package helpers
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -96,5 +97,54 @@ func TestWindowUnderA503Storm(t *testing.T) {
 		if rate == 0.05 && (s.timeAt[1] > d/6 || mean < DefaultConcurrency) {
 			t.Errorf("rate %.2f: %v of %v at a window of 1, mean window %.1f: the window collapsed", rate, s.timeAt[1], d, mean)
 		}
+	}
+}
+
+// TestWindowOnAServerThatSlowsDown: a server whose total throughput grows with the requests in
+// flight up to 8 (16 MiB/s each), then falls as more arrive (thrashing: 128 MiB/s × sqrt(8/n)).
+// The window must find 8 and stay near it: not oscillate between the cap and 1, never exceed
+// the cap. Figures logged.
+func TestWindowOnAServerThatSlowsDown(t *testing.T) {
+	const d = 60 * time.Second
+	s := newSim(t, 16*mib, 16*mib, 0, 40*time.Millisecond)
+	var sent float64
+	for end := s.now.Add(d); s.now.Before(end); {
+		s.now = s.now.Add(simTick)
+		n := float64(len(s.flight))
+		each := 16.0 * mib
+		if n > 8 {
+			each = 128 * mib * math.Sqrt(8/n) / n
+		}
+		kept := s.flight[:0]
+		for _, r := range s.flight {
+			if s.now.Sub(r.start) > s.latency {
+				moved := min(r.left, each*simTick.Seconds())
+				r.left -= moved
+				sent += moved
+			}
+			if r.left <= 0 {
+				s.c.finished(s.now, r.start, int64(s.size), true)
+			} else {
+				kept = append(kept, r)
+			}
+		}
+		s.flight = kept
+		for len(s.flight) < s.c.window() {
+			s.c.started(s.now)
+			s.flight = append(s.flight, &simReq{start: s.now, left: s.size})
+		}
+		s.note()
+		s.timeAt[s.c.window()] += simTick
+	}
+	var weighted float64
+	for w, at := range s.timeAt {
+		weighted += float64(w) * at.Seconds()
+	}
+	t.Logf("mean window %.1f, peak %d, %d changes, %.0f MiB/s (8 streams: 128); time per window %v", weighted/d.Seconds(), s.peak, len(s.windows)-1, sent/mib/d.Seconds(), s.timeAt)
+	if s.peak > MaxConcurrency {
+		t.Errorf("the window reached %d", s.peak)
+	}
+	if at8 := s.timeAt[8]; at8 < d/2 {
+		t.Errorf("%v of %v at 8, the best window; changes %v", at8, d, s.windows)
 	}
 }
