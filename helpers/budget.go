@@ -24,9 +24,11 @@ type budget struct {
 	waiters     []*slotWaiter
 	pausedUntil time.Time
 	pauseTimer  *time.Timer
-	// lastOK is when a request of the budget last succeeded (or the budget was made): a 429
-	// gives up only when nothing has succeeded for the client's Timeout.
-	lastOK time.Time
+	// refusedSince is when the first 429 came since a request of the budget last succeeded
+	// (zero: none since): a 429 gives up only when the API has refused, and nothing has
+	// succeeded, for the client's Timeout. (Counted from the last success instead, parts slower
+	// than Timeout, as 64 MiB over a slow uplink are, made the first 429 fail the upload.)
+	refusedSince time.Time
 	// throttled counts consecutive 429s without a delay from the server (their backoff).
 	throttled int
 	// changed is closed and replaced whenever a slot may have become free (admission waits on it).
@@ -85,11 +87,10 @@ const (
 // newBudget makes a budget of concurrency slots, or an adaptive one when concurrency is 0.
 func newBudget(concurrency int) *budget {
 	b := &budget{now: time.Now, changed: make(chan struct{})}
-	b.lastOK = b.now()
 	if concurrency > 0 {
 		b.fixed = concurrency
 	} else {
-		b.ctl = newWindowController(DefaultConcurrency, MaxConcurrency, b.lastOK)
+		b.ctl = newWindowController(DefaultConcurrency, MaxConcurrency, b.now())
 	}
 	return b
 }
@@ -249,13 +250,19 @@ func (b *budget) pauseLocked(d time.Duration) {
 func (b *budget) releaseLocked(t ticket, o outcome, bytes int64) {
 	now := b.now()
 	b.inFlight--
-	if o == outcomeOK {
-		b.lastOK = now
+	switch {
+	case o == outcomeOK:
+		b.refusedSince = time.Time{}
 		b.throttled = 0
+	case o == outcomeThrottled && b.refusedSince.IsZero():
+		b.refusedSince = now
 	}
 	if b.ctl != nil && !t.start.IsZero() {
-		if o == outcomeThrottled || o == outcomeOverloaded {
+		switch o {
+		case outcomeThrottled:
 			b.ctl.congested(now, t.gen)
+		case outcomeOverloaded:
+			b.ctl.overloaded(now, t.gen)
 		}
 		b.ctl.finished(now, t.start, bytes, o == outcomeOK)
 	}
@@ -269,11 +276,12 @@ func (b *budget) signalLocked() {
 	b.changed = make(chan struct{})
 }
 
-// starved reports whether no request of the budget has succeeded for d.
+// starved reports whether the API has answered 429, and no request of the budget has
+// succeeded, for d.
 func (b *budget) starved(d time.Duration) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.now().Sub(b.lastOK) > d
+	return !b.refusedSince.IsZero() && b.now().Sub(b.refusedSince) > d
 }
 
 // admit waits until the budget could start one more request at once: a slot free that no

@@ -93,7 +93,9 @@ const (
 // ClientOptions configures [NewClient]. Every field is optional.
 type ClientOptions struct {
 	// APIKey is the secret key; empty means $OPENAI_API_KEY. It is sent only in the
-	// Authorization header and never appears in an error or in debug output.
+	// Authorization header, only to BaseURL's scheme, host and port (a redirect elsewhere goes
+	// without it, and without the organization and project), and never appears in an error or
+	// in debug output.
 	APIKey string
 	// BaseURL is the API's base URL; empty means $OPENAI_BASE_URL, else DefaultBaseURL.
 	BaseURL string
@@ -158,12 +160,17 @@ type Client struct {
 }
 
 // NewClient builds a Client from opts and the environment. It fails, before any request, with an
-// *[InputError] when no API key is set, the base URL is not an http(s) URL or has a query or
+// *[InputError] when no API key is set (spaces and line endings around it are dropped), the key
+// holds a space or control character, the base URL is not an http(s) URL or has a query or
 // fragment, or a timeout is negative.
 func NewClient(opts ClientOptions) (*Client, error) {
-	key := firstNonEmpty(opts.APIKey, os.Getenv(EnvAPIKey))
-	if strings.TrimSpace(key) == "" {
+	// Spaces and line endings around the key (a file saved with CRLF) are not part of it.
+	key := strings.TrimSpace(firstNonEmpty(opts.APIKey, os.Getenv(EnvAPIKey)))
+	if key == "" {
 		return nil, inputErrorf("ClientOptions.APIKey", "no API key (set it or %s)", EnvAPIKey)
+	}
+	if i := strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
+		return nil, inputErrorf("ClientOptions.APIKey", "holds a space or control character at byte %d; an API key has none (was it copied with another line?)", i)
 	}
 	base := firstNonEmpty(opts.BaseURL, os.Getenv(EnvBaseURL), DefaultBaseURL)
 	u, err := url.Parse(base)
@@ -221,7 +228,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}
 	tr := &transport{
 		base: base2, headers: headers, retry: policy, timeout: timeout, stall: stall,
-		basePath: strings.TrimRight(u.EscapedPath(), "/"), key: key, debug: opts.Debug,
+		basePath: strings.TrimRight(u.EscapedPath(), "/"), origin: originOf(u), key: key, debug: opts.Debug,
 	}
 	hc.Transport = tr
 

@@ -83,7 +83,7 @@ func (u *upload) recoverFile(ctx context.Context, known bool) (*generated.Upload
 		if i > 0 && sleep(ctx, policy.delay(i-1, nil)) != nil {
 			break
 		}
-		f, matches, err = u.c.findFile(ctx, u.opts.Filename, u.src.size, string(u.opts.Purpose), since)
+		f, matches, err = u.c.findFile(ctx, u.opts.Filename, u.src.size, string(u.opts.Purpose), since, u.opts.claims)
 		if f != nil {
 			break
 		}
@@ -98,6 +98,9 @@ func (u *upload) recoverFile(ctx context.Context, known bool) (*generated.Upload
 		return nil, fmt.Errorf("looking for the File: %w", err)
 	}
 	u.completeUnknown = false
+	if u.opts.claims != nil {
+		u.opts.claims.claim(f.ID)
+	}
 	extra := ""
 	if matches > 1 {
 		extra = fmt.Sprintf(" (the newest of %d Files that match)", matches)
@@ -117,8 +120,9 @@ var errFileNotListed = errors.New("no such File is listed")
 const findFilePage = 100
 
 // findFile looks through the files, newest first, for the newest one with this filename, size
-// and purpose created at or after since (unix seconds), and counts how many match.
-func (c *Client) findFile(ctx context.Context, filename string, size int64, purpose string, since int64) (*generated.OpenAIFile, int, error) {
+// and purpose created at or after since (unix seconds), and not claimed by another file of an
+// UploadFiles (claims may be nil), and counts how many match.
+func (c *Client) findFile(ctx context.Context, filename string, size int64, purpose string, since int64, claims *claimedFiles) (*generated.OpenAIFile, int, error) {
 	limit, order := int64(findFilePage), generated.ListFilesParamsOrderDesc
 	params := &generated.ListFilesParams{Purpose: &purpose, Limit: &limit, Order: &order}
 	var found *generated.OpenAIFile
@@ -133,7 +137,7 @@ func (c *Client) findFile(ctx context.Context, filename string, size int64, purp
 			if f.CreatedAt < since {
 				return found, matches, nil
 			}
-			if f.Filename == filename && f.Bytes == size && string(f.Purpose) == purpose {
+			if f.Filename == filename && f.Bytes == size && string(f.Purpose) == purpose && (claims == nil || !claims.taken(f.ID)) {
 				if found == nil {
 					found = &f
 				}

@@ -49,6 +49,9 @@ func (u *upload) start(ctx context.Context) error {
 // CreateGrace to finish, so that an Upload created as the caller gave up is cancelled rather
 // than left pending unseen.
 func (u *upload) create(ctx context.Context) (*generated.Upload, error) {
+	if ctx.Err() != nil { // nothing sent yet: the grace below is for an attempt under way
+		return nil, fmt.Errorf("%w (before the Upload was created)", context.Cause(ctx))
+	}
 	policy := u.retryPolicy()
 	lost := 0
 	for attempt := 0; ; attempt++ {
@@ -78,24 +81,34 @@ func (u *upload) create(ctx context.Context) (*generated.Upload, error) {
 // createOnce sends createUpload once, and says how many attempts (0 or 1) were lost. The
 // request does not end the moment ctx is cancelled: it gets CreateGrace to finish.
 func (u *upload) createOnce(ctx context.Context) (*generated.Upload, int, error) {
-	createCtx, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	stop := context.AfterFunc(ctx, func() {
-		t := time.NewTimer(CreateGrace)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			abort()
-		case <-createCtx.Done():
-		}
-	})
-	defer stop()
+	createCtx, end := withGrace(ctx, CreateGrace)
+	defer end()
 	rec := &callRecord{}
 	up, err := u.c.CreateUpload(withCall(createCtx, callOptions{noRetry: true, rec: rec}), generated.CreateUploadRequest{
 		Bytes: u.src.size, Filename: u.opts.Filename, MimeType: u.opts.MIMEType,
 		Purpose: u.opts.Purpose, ExpiresAfter: u.opts.ExpiresAfter,
 	})
 	return up, rec.lostCount(), err
+}
+
+// withGrace returns a context that ends grace after ctx does, for a request that is not
+// idempotent: one whose answer is on its way when the caller gives up gets it, so that what
+// it made (an Upload, a File) is known rather than left unseen. end releases it.
+func withGrace(ctx context.Context, grace time.Duration) (context.Context, func()) {
+	gctx, abort := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			abort()
+		case <-gctx.Done():
+		}
+	})
+	return gctx, func() {
+		stop()
+		abort()
+	}
 }
 
 // retryableCallError: connection errors, stalls, timeouts, unreadable 2xx answers, 408, 409,

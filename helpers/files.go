@@ -137,7 +137,15 @@ func (e *fileError) Unwrap() error { return e.err }
 // "paths[i]"), or the *fs.PathError of a path it cannot read. After that a file that
 // fails does not stop the others: its FileResult.Err says why, and UploadFiles returns a
 // *FilesError. When ctx is cancelled, every Upload under way is cancelled, and the files not
-// started fail with the context's error.
+// started fail with the context's error. A small file's request under way gets CreateGrace to
+// be answered: a File made as ctx ended is returned; past that, the file's error wraps
+// ErrReplyLost (a File may have been created) beside the context's error.
+//
+// Files sent through an Upload with the same base name and size (a/train.jsonl and
+// b/train.jsonl) go one after the other: after a lost reply to complete the File is recognised
+// by its name, size and purpose, and a twin's File made meanwhile could be taken for it. A File
+// recovered after a lost reply is never one another file of the call got. (Small files need no
+// turns: several candidates leave a lost POST /files unknown, see below.)
 //
 // POST /files is not idempotent, and its body streams from the file: a small file's request
 // that fails without a reply from the server is sent again, but one sent in full whose reply
@@ -180,6 +188,14 @@ func (c *Client) UploadFiles(ctx context.Context, paths []string, opts UploadFil
 		wg.Go(func() {
 			defer func() { <-inFlight }()
 			defer b.settle(claim)
+			if !f.small { // a small file's search takes no File it cannot tell from a twin's
+				turn := claims.twins(f)
+				if !turn.TryLock() {
+					b.settle(claim) // its slot goes to others while it waits for its twin
+					turn.Lock()
+				}
+				defer turn.Unlock()
+			}
 			results[i] = c.uploadOne(ctx, i, f, base, claim, claims, opts)
 		})
 	}
@@ -262,6 +278,7 @@ func (c *Client) uploadOne(ctx context.Context, i int, f plannedFile, base Uploa
 	o := base
 	o.MIMEType = f.mimeType
 	o.admission = claim
+	o.claims = claims
 	if opts.Progress != nil {
 		o.Progress = func(p Progress) { opts.Progress(FileProgress{Index: i, Path: f.path, Progress: p}) }
 	}
@@ -291,13 +308,40 @@ func (c *Client) uploadOne(ctx context.Context, i int, f plannedFile, base Uploa
 
 // claimedFiles are the Files an UploadFiles got, so that the search after a lost reply never
 // takes one of them for another file's.
+//
+// Files of one call sent through Uploads with the same name and size ("twins": a/train.jsonl and
+// b/train.jsonl) are uploaded one after the other (see twins): a File is recognised after a lost reply by its name,
+// size and purpose, so a twin's File made meanwhile could be taken for it. One at a time, and
+// skipping the Files already claimed, the search finds the file's own.
 type claimedFiles struct {
-	mu  sync.Mutex
-	ids map[string]bool
+	mu    sync.Mutex
+	ids   map[string]bool
+	turns map[string]*sync.Mutex
 }
 
 func (c *claimedFiles) claim(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ids[id] = true
+}
+
+// taken reports whether another file of the call claimed the File id.
+func (c *claimedFiles) taken(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ids[id]
+}
+
+// twins returns the lock that the files of the call sharing f's name and size take in turn.
+func (c *claimedFiles) twins(f plannedFile) *sync.Mutex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := fmt.Sprintf("%d/%s", f.size, filepath.Base(f.path))
+	if c.turns == nil {
+		c.turns = map[string]*sync.Mutex{}
+	}
+	if c.turns[key] == nil {
+		c.turns[key] = &sync.Mutex{}
+	}
+	return c.turns[key]
 }

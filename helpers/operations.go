@@ -50,7 +50,9 @@ func call[T any, R interface{ GetJSON200() *T }](c *Client, op string, rec *call
 // generated parser, and one without the result (no id) is an error, never an empty result.
 func callResult[T any, R interface{ GetJSON200() *T }](c *Client, op string, resp *http.Response, err error, parse func(*http.Response) (R, error)) (*T, error) {
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		// Scrubbed here too: net/http's own errors name the request's URL, which a server may
+		// have made hold the key (a redirect's Location echoing it).
+		return nil, scrubError(fmt.Errorf("%s: %w", op, err), c.key)
 	}
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -209,7 +211,7 @@ func (c *Client) DeleteFile(ctx context.Context, fileID string) (*generated.Dele
 func (c *Client) DownloadFile(ctx context.Context, fileID string) (io.ReadCloser, error) {
 	resp, err := c.raw.DownloadFile(ctx, fileID)
 	if err != nil {
-		return nil, fmt.Errorf("downloadFile: %w", err)
+		return nil, scrubError(fmt.Errorf("downloadFile: %w", err), c.key)
 	}
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

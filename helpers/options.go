@@ -44,7 +44,8 @@ const (
 	// fresh context: the caller's may be the very thing that was cancelled.
 	CancelTimeout = 30 * time.Second
 	// CreateGrace is how long a cancelled call still waits for an Upload being created, so
-	// that it can cancel it rather than leave it pending unseen.
+	// that it can cancel it rather than leave it pending unseen, and for the answer to a small
+	// file's POST /files of UploadFiles, so that a File made meanwhile is returned.
 	CreateGrace = 500 * time.Millisecond
 	// ResumeMargin: a checkpointed Upload expiring sooner than this is not resumed.
 	ResumeMargin = time.Minute
@@ -138,6 +139,9 @@ type UploadOptions struct {
 	shared     *budget
 	admission  *admission
 	progressMu *sync.Mutex
+	// claims, when set (by UploadFiles), are the Files the call's other files got: a File
+	// recovered after a lost reply to complete is never one of them, and is claimed.
+	claims *claimedFiles
 }
 
 // Phase is the stage of an upload that [Progress] reports.

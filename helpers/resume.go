@@ -188,8 +188,13 @@ func (u *upload) resume(ctx context.Context) (resumed bool) {
 		u.notify("checkpoint %s was made with other settings (part size, purpose, filename or MIME type); cancelling upload %s and starting a new one", path, cp.UploadID)
 		u.cancelQuietly(ctx, cp.UploadID)
 		return false
-	case time.Until(time.Unix(cp.ExpiresAt, 0)) < ResumeMargin:
-		u.notify("upload %s from checkpoint %s has expired (or expires within %s); starting a new upload", cp.UploadID, path, ResumeMargin)
+	case u.expiresSoon(ctx, cp.ExpiresAt):
+		if u.c.apiNow().Unix() < cp.ExpiresAt { // still pending for a few seconds: not left behind
+			u.notify("upload %s from checkpoint %s expires within %s; cancelling it and starting a new upload", cp.UploadID, path, ResumeMargin)
+			u.cancelQuietly(ctx, cp.UploadID)
+			return false
+		}
+		u.notify("upload %s from checkpoint %s has expired; starting a new upload", cp.UploadID, path)
 		return false
 	}
 	u.up = &generated.Upload{
@@ -212,6 +217,22 @@ func (u *upload) resume(ctx context.Context) (resumed bool) {
 	}
 	u.notify("resuming upload %s from checkpoint %s: %d of %d parts already sent, each checked against the file%s", cp.UploadID, path, len(cp.Parts), len(u.parts), modified)
 	return true
+}
+
+// expiresSoon reports whether an Upload expiring at expiresAt (the API's time) expires within
+// ResumeMargin. When this machine's clock says so before any answer told the API's time, one
+// list request (a page of one File) learns it first: a clock ahead of the API's must not make a
+// pending Upload look expired.
+func (u *upload) expiresSoon(ctx context.Context, expiresAt int64) bool {
+	soon := func() bool { return time.Unix(expiresAt, 0).Sub(u.c.apiNow()) < ResumeMargin }
+	if !soon() {
+		return false
+	}
+	if _, known := u.c.tr.serverNow(); !known {
+		one := int64(1)
+		_, _ = u.c.ListFiles(ctx, &generated.ListFilesParams{Limit: &one}) // for its Date
+	}
+	return soon()
 }
 
 func (u *upload) cancelQuietly(ctx context.Context, id string) {
@@ -290,15 +311,8 @@ func (u *upload) checkSource() error {
 	if u.src.file == nil {
 		return nil
 	}
-	info, err := u.src.file.Stat()
-	if err != nil {
-		return fmt.Errorf("checking %s before complete: %w", u.src.name, err)
-	}
-	switch {
-	case info.Size() != u.src.size:
-		return u.changed("its size went from %d to %d bytes", u.src.size, info.Size())
-	case !info.ModTime().Equal(u.src.info.ModTime()):
-		return u.changed("it was modified at %s, after the upload started", info.ModTime().UTC().Format(time.RFC3339Nano))
+	if err := statChanged(u.src.name, u.src.file, u.src.info); err != nil {
+		return err
 	}
 	if u.read == nil {
 		return nil
@@ -313,7 +327,27 @@ func (u *upload) checkSource() error {
 
 // changed is the error of a file that changed while it was being uploaded.
 func (u *upload) changed(format string, args ...any) error {
-	return &sourceChanged{msg: u.src.name + " changed while it was being uploaded: " + fmt.Sprintf(format, args...)}
+	return changedError(u.src.name, format, args...)
+}
+
+func changedError(name, format string, args ...any) error {
+	return &sourceChanged{msg: name + " changed while it was being uploaded: " + fmt.Sprintf(format, args...)}
+}
+
+// statChanged checks that the open file f (name, in messages) still has the size and
+// modification time it had when it was opened (opened), and otherwise says what changed.
+func statChanged(name string, f *os.File, opened fs.FileInfo) error {
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("checking %s after sending it: %w", name, err)
+	}
+	switch {
+	case info.Size() != opened.Size():
+		return changedError(name, "its size went from %d to %d bytes", opened.Size(), info.Size())
+	case !info.ModTime().Equal(opened.ModTime()):
+		return changedError(name, "it was modified at %s, after the upload started", info.ModTime().UTC().Format(time.RFC3339Nano))
+	}
+	return nil
 }
 
 // sourceChanged is the error of a file that changed while it was being uploaded: it is

@@ -54,6 +54,14 @@ func (c *Client) uploadSmall(ctx context.Context, path string, o UploadOptions, 
 	prog := newProgressTracker(o.Progress, size, 1, b.window, o.progressMu)
 	prog.setPhase(PhaseSending)
 	file, err := c.sendSmall(ctx, b, f, size, name, o, prog, claims)
+	if err == nil {
+		// As before an Upload's complete: a file changed while it was sent (an append dropped,
+		// bytes rewritten) does not leave a File that does not hold what the file holds.
+		if cerr := statChanged(path, f, info); cerr != nil {
+			err = c.dropChanged(ctx, file, cerr, notifier(c, o))
+			file = nil
+		}
+	}
 	switch {
 	case err == nil:
 		prog.partDone(0)
@@ -69,13 +77,7 @@ func (c *Client) uploadSmall(ctx context.Context, path string, o UploadOptions, 
 func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size int64, name string, o UploadOptions, prog *progressTracker, claims *claimedFiles) (*generated.OpenAIFile, error) {
 	policy := retryPolicy{maxRetries: o.MaxRetries, initial: c.retry.initial, max: c.retry.max, jitter: c.retry.jitter}
 	purpose := generated.CreateFileRequestPurpose(o.Purpose)
-	notify := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		c.tr.logf("openai-uploads: %s\n", msg)
-		if o.Notify != nil {
-			o.Notify(msg)
-		}
-	}
+	notify := notifier(c, o)
 	retries := 0
 	for {
 		t, err := b.acquire(ctx, o.admission)
@@ -84,7 +86,11 @@ func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size i
 		}
 		since := c.searchSince()
 		body := (&partReader{r: io.NewSectionReader(f, 0, size), want: size, prog: prog}).budgeted(b)
-		file, err := c.CreateFile(withCall(ctx, callOptions{stall: o.StallTimeout}), body, size, name, purpose, o.ExpiresAfter)
+		// Cancelled while the request is under way, it still gets CreateGrace to be answered:
+		// a File the server made as the caller gave up is then returned, not left unseen.
+		rctx, end := withGrace(ctx, CreateGrace)
+		file, err := c.CreateFile(withCall(rctx, callOptions{stall: o.StallTimeout}), body, size, name, purpose, o.ExpiresAfter)
+		end()
 		sent, srcErr := body.finish()
 		if err == nil && sent != size {
 			err = fmt.Errorf("createFile: %w: the answer came after %d of the file's %d bytes", errNoResult, sent, size)
@@ -99,6 +105,8 @@ func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size i
 		b.release(t, ended{outcome: kind, drained: body.drained(), retryAfter: retryAfter,
 			backoff: func(n int) time.Duration { return policy.delay(n, nil) }})
 		switch {
+		case ctx.Err() != nil && errors.Is(err, ErrReplyLost):
+			return nil, fmt.Errorf("%w; the request was sent whole but its answer did not come within %v: %w", context.Cause(ctx), CreateGrace, err)
 		case ctx.Err() != nil:
 			return nil, context.Cause(ctx)
 		case srcErr != nil:
@@ -128,6 +136,29 @@ func (c *Client) sendSmall(ctx context.Context, b *budget, f io.ReaderAt, size i
 			return nil, context.Cause(ctx)
 		}
 	}
+}
+
+// notifier returns the Notify of a small file: to the debug output and o.Notify.
+func notifier(c *Client, o UploadOptions) func(format string, args ...any) {
+	return func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		c.tr.logf("openai-uploads: %s\n", msg)
+		if o.Notify != nil {
+			o.Notify(msg)
+		}
+	}
+}
+
+// dropChanged deletes the File made from a file that changed while it was being sent (on a
+// fresh context: the caller's may be cancelled), and returns the error saying so.
+func (c *Client) dropChanged(ctx context.Context, file *generated.OpenAIFile, cause error, notify func(string, ...any)) error {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CancelTimeout)
+	defer cancel()
+	if _, err := c.DeleteFile(dctx, file.ID); err != nil {
+		return fmt.Errorf("%w; the File %s made from it holds bytes the file no longer has, and deleting it failed: %v", cause, file.ID, err)
+	}
+	notify("File %s was deleted: %v", file.ID, cause)
+	return fmt.Errorf("%w; the File %s made from it was deleted", cause, file.ID)
 }
 
 // searchSince is the earliest created_at (server time, Unix seconds) a File made by a request

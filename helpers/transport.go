@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,9 +30,13 @@ type transport struct {
 	timeout  time.Duration // ClientOptions.Timeout
 	stall    time.Duration // ClientOptions.StallTimeout
 	basePath string        // the base URL's path, to name operations
-	key      string
-	debug    io.Writer
-	debugMu  sync.Mutex // parts run concurrently; their lines must not interleave
+	// origin is the base URL's scheme and host: the only place the credentials (headers that
+	// are not the User-Agent) are sent. A redirect elsewhere (another host, or http from https)
+	// goes without them, as net/http does for the headers a request carries itself.
+	origin  string
+	key     string
+	debug   io.Writer
+	debugMu sync.Mutex // parts run concurrently; their lines must not interleave
 	// clockOffset is the server's clock minus ours (nanoseconds), from the Date header of the
 	// last answer; datesSeen says one was read.
 	clockOffset atomic.Int64
@@ -53,6 +58,17 @@ func (t *transport) serverNow() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Now().Add(time.Duration(t.clockOffset.Load())), true
+}
+
+// apiNow is the API's clock as well as it is known: this machine's, corrected by the Date of
+// the last answer when one came. An Upload's created_at and expires_at are in the API's time;
+// compared with this machine's clock alone, a clock an hour ahead would take every Upload for
+// expired.
+func (c *Client) apiNow() time.Time {
+	if now, ok := c.tr.serverNow(); ok {
+		return now
+	}
+	return time.Now()
 }
 
 // opInfo says how the transport treats an operation's requests.
@@ -232,8 +248,11 @@ func (t *transport) attempt(req *http.Request, body io.ReadCloser, op opInfo, co
 		},
 	}
 	out := req.Clone(httptrace.WithClientTrace(actx, trace))
+	sameOrigin := originOf(out.URL) == t.origin
 	for k, v := range t.headers {
-		out.Header[k] = append([]string(nil), v...)
+		if sameOrigin || k == "User-Agent" {
+			out.Header[k] = append([]string(nil), v...)
+		}
 	}
 	out.Body = body
 
@@ -336,6 +355,16 @@ func (t *transport) attempt(req *http.Request, body io.ReadCloser, op opInfo, co
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	resp.ContentLength = int64(len(data))
 	return resp, nil, lost
+}
+
+// originOf is a URL's scheme, host name and port (the scheme's default when none is given),
+// lower-cased: two URLs of one origin give the same string.
+func originOf(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme + "://" + net.JoinHostPort(u.Hostname(), port))
 }
 
 // touchingReader marks progress on each Read that returns bytes.

@@ -364,7 +364,7 @@ func (u *upload) attempt(ctx context.Context) (*generated.Upload, error) {
 	if err := u.checkSource(); err != nil {
 		return nil, err
 	}
-	if time.Now().Unix() >= u.up.ExpiresAt {
+	if u.c.apiNow().Unix() >= u.up.ExpiresAt {
 		return nil, fmt.Errorf("%w (it expired at %s)", ErrUploadExpired, time.Unix(u.up.ExpiresAt, 0).UTC().Format(time.RFC3339))
 	}
 

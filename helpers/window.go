@@ -28,10 +28,10 @@ import "time"
 //
 // The decisions, in order of precedence:
 //   - 429 or 503 for a request started after the last cut: the window is halved (at least 1),
-//     growth stops doubling for good, and the number in flight when the signal came (the
-//     "ceiling") is not reached again for windowCeilingHold. Signals from requests started
-//     before that cut are its echo: they do not cut again, but lower the ceiling to the number
-//     in flight when they came.
+//     growth stops doubling for good, and, for a 429, the number in flight when the signal came
+//     (the "ceiling") is not reached again for windowCeilingHold (a 503 sets none: see
+//     overloaded). Signals from requests started before that cut are its echo: they do not cut
+//     again, but a 429 lowers the ceiling to the number in flight when it came.
 //   - every measurement: if the window had just grown, the growth is kept when the throughput
 //     grew by at least windowGain of the proportional gain (doubling 4 to 8 must bring +50%),
 //     and the window grows again; otherwise the window goes back to what it was (a plateau:
@@ -136,21 +136,37 @@ func (c *windowController) finished(now, start time.Time, bytes int64, ok bool) 
 	return c.w != before
 }
 
-// congested records a 429 or 503 for a request started in generation gen (call it before
-// finished, so that the request still counts as in flight). It reports whether the window was
-// cut.
+// congested records a 429 for a request started in generation gen (call it before finished,
+// so that the request still counts as in flight). It reports whether the window was cut.
 func (c *windowController) congested(now time.Time, gen int) bool {
+	return c.cut(now, gen, true)
+}
+
+// overloaded records a 503 as congested records a 429, but sets no ceiling: a server that sheds
+// load says nothing of a number of requests in flight it refuses, and 503s that come at random,
+// whatever the load, would each set a lower ceiling until the window stayed at 1 (with 5% of
+// the requests answered 503, 43 s of 60 at 1; TestWindowUnderA503Storm). The window is halved,
+// and grows back as the throughput allows.
+func (c *windowController) overloaded(now time.Time, gen int) bool {
+	return c.cut(now, gen, false)
+}
+
+// cut halves the window for a request of generation gen refused (429 or 503), unless an
+// earlier cut answered it already; with ceiling, the number in flight becomes a ceiling.
+func (c *windowController) cut(now time.Time, gen int, ceiling bool) bool {
 	c.account(now)
 	if gen != c.gen {
 		// Started before the last cut, which already answered this overload; but the server
 		// refused it with fewer in flight: the ceiling is lower.
-		if c.ceiling > 0 {
+		if c.ceiling > 0 && ceiling {
 			c.ceiling = min(c.ceiling, max(1, c.inFlight))
 		}
 		return false
 	}
-	c.ceiling = max(1, c.inFlight)
-	c.ceilingUntil = now.Add(windowCeilingHold)
+	if ceiling {
+		c.ceiling = max(1, c.inFlight)
+		c.ceilingUntil = now.Add(windowCeilingHold)
+	}
 	next := max(1, int(float64(c.w)*windowCut))
 	c.slowStart, c.trial, c.baseW, c.baseRate = false, false, 0, 0
 	c.gen++
