@@ -106,6 +106,7 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 		{"complete without id", []string{"uploads", "complete", "--part-id", "p"}, exitUsage, []string{"--upload-id is required"}},
 		{"complete with a bad md5", []string{"uploads", "complete", "upload_x", "--part-id", "p", "--md5", "12"}, exitUsage, []string{"--md5"}},
 		{"cancel without id", []string{"uploads", "cancel"}, exitUsage, []string{"--upload-id is required"}},
+		{"cancel with the id twice", []string{"uploads", "cancel", "--upload-id", "upload_a", "upload_b"}, exitUsage, []string{"unexpected arguments", `"upload_b"`, "--upload-id"}},
 		{"part without data", []string{"uploads:parts", "create", "--upload-id", "upload_x"}, exitUsage, []string{"--data is required"}},
 		{"part from a nonexistent file", []string{"uploads:parts", "create", "--upload-id", "upload_x", "--data", missing}, exitUsage, []string{"--data", "missing.bin"}},
 		{"files create without purpose", []string{"files", "create", "--file", missing}, exitUsage, []string{"--purpose is required"}},
@@ -116,7 +117,7 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 		{"files retrieve without id", []string{"files", "retrieve"}, exitUsage, []string{"--file-id is required"}},
 		{"bad --format", []string{"files", "list", "--format", "yaml"}, exitUsage, []string{"--format"}},
 		{"a 404", []string{"files", "retrieve", "file-nope"}, exitFail, []string{"retrieving the File", "404", "invalid_request_error", "file_id", "No such File object: file-nope"}},
-		{"a 400", []string{"uploads", "complete", "upload_nope", "--part-id", "p"}, exitFail, []string{"completing the Upload", "404", "upload_id"}},
+		{"a 404 on complete", []string{"uploads", "complete", "upload_nope", "--part-id", "p"}, exitFail, []string{"completing the Upload", "404", "upload_id"}},
 		{"a 404 on content", []string{"files", "content", "file-nope"}, exitFail, []string{"downloading the File", "404"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +137,17 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 	}
 	if n := srv.Stats().Requests; n != 3 {
 		t.Errorf("the server saw %d requests; only the three API errors should have been sent", n)
+	}
+}
+
+// TestUploadsCreateAtTheLimit: --bytes of exactly 8 GiB, the API's limit, is accepted (one
+// byte more is refused; TestOpenAICLICommandErrors).
+func TestUploadsCreateAtTheLimit(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	up := decode[generated.Upload](t, apiCLI(t, srv, "", "uploads", "create", "--bytes", "8GiB", "--filename", "big.jsonl",
+		"--mime-type", "application/jsonl", "--purpose", "batch"))
+	if up.Status != "pending" || up.Bytes != 8<<30 {
+		t.Errorf("created %+v, want a pending Upload of 8589934592 bytes", up)
 	}
 }
 
