@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -149,6 +152,40 @@ func TestUploadsCreateAtTheLimit(t *testing.T) {
 	if up.Status != "pending" || up.Bytes != 8<<30 {
 		t.Errorf("created %+v, want a pending Upload of 8589934592 bytes", up)
 	}
+}
+
+// TestPartsCreateAtTheLimit: uploads:parts create takes a file of exactly 64 MiB, the part
+// limit, and cuts stdin off once it goes past the limit, with a usage error naming --data,
+// even before a server that would take more (a server that stores whatever it is sent).
+func TestPartsCreateAtTheLimit(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	up := decode[generated.Upload](t, apiCLI(t, srv, "", "uploads", "create", "--bytes", "64MiB", "--filename", "a.bin",
+		"--mime-type", "application/octet-stream", "--purpose", "batch"))
+	part := decode[generated.UploadPart](t, apiCLI(t, srv, "", "uploads:parts", "create", up.ID, "--data", sparseFile(t, "part.bin", 64<<20)))
+	if part.UploadID != up.ID || srv.Stats().PartBytesStored != 64<<20 {
+		t.Errorf("part %+v, %d bytes stored; want the whole 64 MiB in %s", part, srv.Stats().PartBytesStored, up.ID)
+	}
+
+	lax := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"part_x","object":"upload.part","created_at":1,"upload_id":"upload_x"}`)
+	}))
+	defer lax.Close()
+	stdin := io.LimitReader(zeros{}, 64<<20+1)
+	r := runApp(t, context.Background(), &app{stdin: stdin}, "uploads:parts", "create", "upload_x", "--data", "-",
+		"--api-key", cliKey, "--base-url", lax.URL+"/v1")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--data: more than 67108864 bytes") {
+		t.Errorf("stdin of 64 MiB + 1: exit %d, stderr %q; want %d naming --data and the limit", r.code, r.stderr, exitUsage)
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // TestHelpListsFlags: --help of each command lists its flags.
