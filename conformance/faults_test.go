@@ -240,6 +240,34 @@ func TestFaultStall(t *testing.T) {
 			t.Errorf("got %d bytes in all (%v), want 16 KiB and then a broken body", n+len(rest), err)
 		}
 	})
+	t.Run("a small download stops at half its content and holds the connection", func(t *testing.T) {
+		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"downloadFile"}}})
+		c := validatingClient(t, srv.URL)
+		whole := pattern(300)
+		up := createUpload(t, c, 300)
+		var ids []string
+		for i := range 3 { // three parts: the content is written 100 bytes at a time
+			ids = append(ids, addPart(t, c, up.ID, whole[i*100:(i+1)*100]).JSON200.ID)
+		}
+		done, err := c.CompleteUploadWithResponse(t.Context(), up.ID, generated.CompleteUploadRequest{PartIDs: ids})
+		if err != nil || done.JSON200 == nil || done.JSON200.File == nil {
+			t.Fatalf("complete: %v", err)
+		}
+		// The client's own stall timeout is what ends the read: the server neither sends more
+		// nor ends the body.
+		a := newRaw(t, srv.URL, 300*time.Millisecond)
+		req, _ := http.NewRequest("GET", srv.URL+"/files/"+done.JSON200.File.ID+"/content", nil)
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		resp, err := a.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if !isTimeout(err) || !bytes.Equal(got, whole[:150]) {
+			t.Errorf("read %d bytes, then %v; want the first 150 (half of 300), then the client's timeout", len(got), err)
+		}
+	})
 	t.Run("StallFor closes the connection", func(t *testing.T) {
 		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, StallFor: 50 * time.Millisecond, Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"listFiles"}}})
 		a := newRaw(t, srv.URL, 0) // no client timeout: only StallFor ends it
