@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,11 +233,40 @@ func TestFaultStall(t *testing.T) {
 			t.Fatalf("read %d bytes (%v), want the first 16 KiB of the content", n, err)
 		}
 		// Closing the server releases the stall; the client must have got no more than the
-		// 16 KiB, and a broken body, not the rest of the content.
+		// 16 KiB, and a broken body, not the rest of the content (nor its own timeout: the
+		// server closes the connection it held).
 		_ = srv.Close()
 		rest, err := io.ReadAll(resp.Body)
-		if err == nil || n+len(rest) > 16<<10 {
+		if err == nil || isTimeout(err) || n+len(rest) > 16<<10 {
 			t.Errorf("got %d bytes in all (%v), want 16 KiB and then a broken body", n+len(rest), err)
+		}
+	})
+	t.Run("a small download stops at half its content and holds the connection", func(t *testing.T) {
+		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"downloadFile"}}})
+		c := validatingClient(t, srv.URL)
+		whole := pattern(300)
+		up := createUpload(t, c, 300)
+		var ids []string
+		for i := range 3 { // three parts: the content is written 100 bytes at a time
+			ids = append(ids, addPart(t, c, up.ID, whole[i*100:(i+1)*100]).JSON200.ID)
+		}
+		done, err := c.CompleteUploadWithResponse(t.Context(), up.ID, generated.CompleteUploadRequest{PartIDs: ids})
+		if err != nil || done.JSON200 == nil || done.JSON200.File == nil {
+			t.Fatalf("complete: %v", err)
+		}
+		// The client's own stall timeout is what ends the read: the server neither sends more
+		// nor ends the body.
+		a := newRaw(t, srv.URL, 300*time.Millisecond)
+		req, _ := http.NewRequest("GET", srv.URL+"/files/"+done.JSON200.File.ID+"/content", nil)
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		resp, err := a.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		if !isTimeout(err) || !bytes.Equal(got, whole[:150]) {
+			t.Errorf("read %d bytes, then %v; want the first 150 (half of 300), then the client's timeout", len(got), err)
 		}
 	})
 	t.Run("StallFor closes the connection", func(t *testing.T) {
@@ -353,5 +383,74 @@ func TestFaultsRefuseBadOptions(t *testing.T) {
 		if _, err := conformance.NewServer(conformance.ServerOptions{Faults: f}); err == nil || !strings.Contains(err.Error(), "Faults") && !strings.Contains(err.Error(), "fault kind") {
 			t.Errorf("NewServer(%+v) = %v, want an error naming the field", f, err)
 		}
+	}
+}
+
+// TestFault429RetryAfter: an injected 429 asks for Faults.RetryAfter (by default
+// DefaultFaultRetryAfter) in retry-after-ms, and in Retry-After rounded up to whole seconds: a
+// whole number of seconds stays as it is.
+func TestFault429RetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		retryAfter  time.Duration
+		ms, seconds string
+	}{
+		{0, "50", "1"},
+		{time.Second, "1000", "1"},
+		{1500 * time.Millisecond, "1500", "2"},
+	} {
+		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{conformance.Fault429}, RetryAfter: tc.retryAfter}})
+		c := validatingClient(t, srv.URL)
+		up := createUpload(t, c, 1)
+		resp := addPart(t, c, up.ID, []byte("x"))
+		h := resp.HTTPResponse.Header
+		if resp.StatusCode() != 429 || h.Get("retry-after-ms") != tc.ms || h.Get("Retry-After") != tc.seconds {
+			t.Errorf("RetryAfter %v: %d, retry-after-ms %q, Retry-After %q; want 429, %s and %s",
+				tc.retryAfter, resp.StatusCode(), h.Get("retry-after-ms"), h.Get("Retry-After"), tc.ms, tc.seconds)
+		}
+	}
+}
+
+// TestFaultAnswersKeepTheConnection: an injected error answer to a request whose body was read
+// whole leaves the connection open for the next request, as a server does; only a body too
+// large to drain closes it (TestServerCreateFileErrors sends one).
+func TestFaultAnswersKeepTheConnection(t *testing.T) {
+	for _, kind := range []conformance.FaultKind{conformance.Fault500, conformance.Fault503, conformance.Fault429} {
+		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{kind}}})
+		c := validatingClient(t, srv.URL)
+		up := createUpload(t, c, 1)
+		resp := addPart(t, c, up.ID, []byte("x"))
+		if want, _ := strconv.Atoi(string(kind)); resp.StatusCode() != want || resp.HTTPResponse.Close {
+			t.Errorf("%s: status %d, Connection: close %v; want the connection kept", kind, resp.StatusCode(), resp.HTTPResponse.Close)
+		}
+	}
+}
+
+// TestFaultStallLetsGoWhenTheClientLeaves: a stalled request whose body the stall read whole
+// (here exactly the 16 KiB it reads) is released as soon as its client closes the connection:
+// the handler ends and the request is logged as taken over by the fault.
+func TestFaultStallLetsGoWhenTheClientLeaves(t *testing.T) {
+	logged := make(chan conformance.RequestRecord, 1)
+	srv := start(t, conformance.ServerOptions{
+		Faults:     conformance.Faults{Rate: 1, Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"createUpload"}},
+		RequestLog: func(r conformance.RequestRecord) { logged <- r },
+	})
+	conn, err := net.Dial("tcp", srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"bytes":1,"filename":"a.jsonl","mime_type":"application/jsonl","purpose":"batch"}`
+	body += strings.Repeat(" ", 16<<10-len(body))
+	if _, err := fmt.Fprintf(conn, "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", testKey, len(body), body); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the stall holds the request", func() bool { return srv.Stats().Faults[conformance.FaultStall] == 1 })
+	_ = conn.Close()
+	select {
+	case r := <-logged:
+		if r.Status != 0 || !strings.Contains(r.Cut, "injected fault") {
+			t.Errorf("logged %+v, want no answer and the fault's cut", r)
+		}
+	case <-time.After(20 * time.Second): // a bound for a failing test, not a measure
+		t.Fatal("20 s after the client left, the stall still holds its request")
 	}
 }

@@ -233,10 +233,16 @@ func TestServerFaults(t *testing.T) {
 			c := validatingClient(t, srv.URL)
 			up := createUpload(t, c, 1<<20)
 			ct, body := partBody(pattern(1 << 20))
-			resp, err := c.AddUploadPartWithBodyWithResponse(context.Background(), up.ID, ct, body)
+			// A bound for a failing test: a connection the fault took over and never closed.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			resp, err := c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
 			if tc.status == 0 {
 				if err == nil {
 					t.Fatalf("got %d, want a failed connection", resp.StatusCode())
+				}
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("the connection was held, not closed: %v", err)
 				}
 				var viol *conformance.Violation
 				if errors.As(err, &viol) {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -106,6 +109,7 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 		{"complete without id", []string{"uploads", "complete", "--part-id", "p"}, exitUsage, []string{"--upload-id is required"}},
 		{"complete with a bad md5", []string{"uploads", "complete", "upload_x", "--part-id", "p", "--md5", "12"}, exitUsage, []string{"--md5"}},
 		{"cancel without id", []string{"uploads", "cancel"}, exitUsage, []string{"--upload-id is required"}},
+		{"cancel with the id twice", []string{"uploads", "cancel", "--upload-id", "upload_a", "upload_b"}, exitUsage, []string{"unexpected arguments", `"upload_b"`, "--upload-id"}},
 		{"part without data", []string{"uploads:parts", "create", "--upload-id", "upload_x"}, exitUsage, []string{"--data is required"}},
 		{"part from a nonexistent file", []string{"uploads:parts", "create", "--upload-id", "upload_x", "--data", missing}, exitUsage, []string{"--data", "missing.bin"}},
 		{"files create without purpose", []string{"files", "create", "--file", missing}, exitUsage, []string{"--purpose is required"}},
@@ -116,7 +120,7 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 		{"files retrieve without id", []string{"files", "retrieve"}, exitUsage, []string{"--file-id is required"}},
 		{"bad --format", []string{"files", "list", "--format", "yaml"}, exitUsage, []string{"--format"}},
 		{"a 404", []string{"files", "retrieve", "file-nope"}, exitFail, []string{"retrieving the File", "404", "invalid_request_error", "file_id", "No such File object: file-nope"}},
-		{"a 400", []string{"uploads", "complete", "upload_nope", "--part-id", "p"}, exitFail, []string{"completing the Upload", "404", "upload_id"}},
+		{"a 404 on complete", []string{"uploads", "complete", "upload_nope", "--part-id", "p"}, exitFail, []string{"completing the Upload", "404", "upload_id"}},
 		{"a 404 on content", []string{"files", "content", "file-nope"}, exitFail, []string{"downloading the File", "404"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +141,51 @@ func TestOpenAICLICommandErrors(t *testing.T) {
 	if n := srv.Stats().Requests; n != 3 {
 		t.Errorf("the server saw %d requests; only the three API errors should have been sent", n)
 	}
+}
+
+// TestUploadsCreateAtTheLimit: --bytes of exactly 8 GiB, the API's limit, is accepted (one
+// byte more is refused; TestOpenAICLICommandErrors).
+func TestUploadsCreateAtTheLimit(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	up := decode[generated.Upload](t, apiCLI(t, srv, "", "uploads", "create", "--bytes", "8GiB", "--filename", "big.jsonl",
+		"--mime-type", "application/jsonl", "--purpose", "batch"))
+	if up.Status != "pending" || up.Bytes != 8<<30 {
+		t.Errorf("created %+v, want a pending Upload of 8589934592 bytes", up)
+	}
+}
+
+// TestPartsCreateAtTheLimit: uploads:parts create takes a file of exactly 64 MiB, the part
+// limit, and cuts stdin off once it goes past the limit, with a usage error naming --data,
+// even before a server that would take more (a server that stores whatever it is sent).
+func TestPartsCreateAtTheLimit(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	up := decode[generated.Upload](t, apiCLI(t, srv, "", "uploads", "create", "--bytes", "64MiB", "--filename", "a.bin",
+		"--mime-type", "application/octet-stream", "--purpose", "batch"))
+	part := decode[generated.UploadPart](t, apiCLI(t, srv, "", "uploads:parts", "create", up.ID, "--data", sparseFile(t, "part.bin", 64<<20)))
+	if part.UploadID != up.ID || srv.Stats().PartBytesStored != 64<<20 {
+		t.Errorf("part %+v, %d bytes stored; want the whole 64 MiB in %s", part, srv.Stats().PartBytesStored, up.ID)
+	}
+
+	lax := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"part_x","object":"upload.part","created_at":1,"upload_id":"upload_x"}`)
+	}))
+	defer lax.Close()
+	stdin := io.LimitReader(zeros{}, 64<<20+1)
+	r := runApp(t, context.Background(), &app{stdin: stdin}, "uploads:parts", "create", "upload_x", "--data", "-",
+		"--api-key", cliKey, "--base-url", lax.URL+"/v1")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--data: more than 67108864 bytes") {
+		t.Errorf("stdin of 64 MiB + 1: exit %d, stderr %q; want %d naming --data and the limit", r.code, r.stderr, exitUsage)
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // TestHelpListsFlags: --help of each command lists its flags.

@@ -81,17 +81,23 @@ func TestBashCompletionWorksWithoutBashCompletionPackage(t *testing.T) {
 // TestZshAndFishCompletionScriptsLoad: the zsh script parses (zsh -n) and loads after compinit;
 // fish completes a command and a flag with it (complete -C). Skipped where the shell is missing.
 func TestZshAndFishCompletionScriptsLoad(t *testing.T) {
-	if zsh, err := exec.LookPath("zsh"); err == nil {
+	t.Run("zsh", func(t *testing.T) {
+		zsh, err := exec.LookPath("zsh")
+		if err != nil {
+			t.Skip("no zsh: its script is not loaded")
+		}
 		script := completionScript(t, "zsh")
 		cmd := exec.Command(zsh, "-f", "-c", "zsh -n "+script+" && autoload -U compinit && compinit -u -D && source "+script)
 		cmd.Env = completionEnv(t)
 		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
 			t.Errorf("zsh: %v %q", err, out)
 		}
-	} else {
-		t.Log("no zsh: its script is not loaded")
-	}
-	if fish, err := exec.LookPath("fish"); err == nil {
+	})
+	t.Run("fish", func(t *testing.T) {
+		fish, err := exec.LookPath("fish")
+		if err != nil {
+			t.Skip("no fish: its script is not loaded")
+		}
 		script := completionScript(t, "fish")
 		cmd := exec.Command(fish, "--no-config", "-c", "source "+script+"; complete -C 'openai-uploads fi'; complete -C 'openai-uploads upload --pur'")
 		cmd.Env = completionEnv(t)
@@ -99,7 +105,5 @@ func TestZshAndFishCompletionScriptsLoad(t *testing.T) {
 		if err != nil || !strings.Contains(string(out), "files\t") || !strings.Contains(string(out), "--purpose\t") {
 			t.Errorf("fish: %v %q", err, out)
 		}
-	} else {
-		t.Log("no fish: its script is not loaded")
-	}
+	})
 }

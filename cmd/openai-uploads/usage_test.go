@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,6 +326,15 @@ func TestLimitedReaderNamesTheFlag(t *testing.T) {
 	var u usageError
 	if !errors.As(err, &u) || n != 11 || !strings.Contains(err.Error(), "--data: more than 10 bytes") || speaksGo(err.Error()) != nil {
 		t.Errorf("after %d bytes: %v", n, err)
+	}
+}
+
+// TestLimitedReaderTakesExactlyTheLimit: data of exactly the limit passes whole, to io.EOF.
+func TestLimitedReaderTakesExactlyTheLimit(t *testing.T) {
+	r := &limitedReader{r: strings.NewReader(strings.Repeat("x", 10)), left: 10, flag: "data", limit: 10}
+	got, err := io.ReadAll(r)
+	if err != nil || len(got) != 10 {
+		t.Errorf("read %d bytes, %v; want all 10 and no error", len(got), err)
 	}
 }
 
