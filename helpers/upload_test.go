@@ -182,13 +182,18 @@ func TestUploadConcurrencyBound(t *testing.T) {
 func TestUploadRecoversFromEveryFault(t *testing.T) {
 	for _, kind := range conformance.AllFaultKinds {
 		t.Run(string(kind), func(t *testing.T) {
-			srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 0.4, Kinds: []conformance.FaultKind{kind}, Seed: 3, SlowRate: 4 << 20}})
+			srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 0.4, Kinds: []conformance.FaultKind{kind}, Seed: 3, SlowRate: 4 << 20, RetryAfter: 10 * time.Millisecond}})
 			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = 1 }) // no backoff wait
+			// A slow part, which keeps moving, must never be cut; every stall costs the timeout.
+			stall := 300 * time.Millisecond
+			if kind == conformance.FaultStall {
+				stall = 100 * time.Millisecond
+			}
 			for _, ep := range entryPoints {
 				data := pattern(24*testPartSize + 5)
 				var retries int
 				up, err := ep.upload(context.Background(), t, c, data, helpers.UploadOptions{
-					Purpose: "batch", PartSize: testPartSize, MaxRetries: 12, StallTimeout: 300 * time.Millisecond,
+					Purpose: "batch", PartSize: testPartSize, MaxRetries: 12, StallTimeout: stall,
 					// A 429 is put back in the queue (Throttled), not retried (Retries).
 					Progress: func(p helpers.Progress) { retries = p.Retries + p.Throttled },
 				})
