@@ -203,3 +203,154 @@ func TestBudgetStarved(t *testing.T) {
 		t.Error("starved right after a success")
 	}
 }
+
+// adaptiveBudget is an adaptive budget whose clock stands still at a time the test moves.
+func adaptiveBudget() (*budget, *time.Time) {
+	b, now := testBudget(0)
+	b.fixed = 0
+	b.ctl = newWindowController(DefaultConcurrency, MaxConcurrency, *now)
+	return b, now
+}
+
+// TestBudgetCountsBytesForTheController: the bytes handed to the connections are counted, and
+// the adaptive controller looks at them once every observeStep bytes (not at every Read); a
+// fixed budget, which has no controller, counts nothing.
+func TestBudgetCountsBytesForTheController(t *testing.T) {
+	b, _ := adaptiveBudget()
+	b.add(0)
+	b.add(observeStep - 1)
+	if s, o := b.sent.Load(), b.lastObserved.Load(); s != observeStep-1 || o != 0 {
+		t.Errorf("after %d bytes: counted %d, observed at %d; want %d counted and no observation yet", observeStep-1, s, o, observeStep-1)
+	}
+	b.add(1)
+	if s, o := b.sent.Load(), b.lastObserved.Load(); s != observeStep || o != observeStep {
+		t.Errorf("after observeStep bytes: counted %d, observed at %d; want both %d", s, o, observeStep)
+	}
+	b.add(1)
+	if o := b.lastObserved.Load(); o != observeStep {
+		t.Errorf("a byte more: observed at %d, want still %d", o, observeStep)
+	}
+	b.add(observeStep)
+	if o := b.lastObserved.Load(); o != 2*observeStep+1 {
+		t.Errorf("another observeStep bytes: observed at %d, want %d", o, 2*observeStep+1)
+	}
+
+	fixed, _ := testBudget(3)
+	fixed.add(observeStep)
+	if s := fixed.sent.Load(); s != 0 {
+		t.Errorf("a fixed budget counted %d bytes", s)
+	}
+}
+
+// TestBudgetDrainingRequests: a request that handed over its whole body (bodySent) counts as
+// draining until its release says so; while one drains, the controller is told the bytes are
+// not streaming (it then trusts only the answers).
+func TestBudgetDrainingRequests(t *testing.T) {
+	b, now := adaptiveBudget()
+	tk, err := b.acquire(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.bodySent()
+	if b.draining != 1 || !b.ctl.bytesSpoilt {
+		t.Errorf("after bodySent: draining %d, controller's bytes spoilt %v; want 1 and true", b.draining, b.ctl.bytesSpoilt)
+	}
+	*now = now.Add(time.Second)
+	b.release(tk, ended{outcome: outcomeOK, bytes: 10, drained: true})
+	if b.draining != 0 {
+		t.Errorf("after the release: draining %d, want 0", b.draining)
+	}
+}
+
+// TestBudgetTellsTheController: a release tells the adaptive controller how its request ended:
+// a success counts in the measurement, a failure does not; a 503 or a 429 cuts the window, a
+// success or another failure does not.
+func TestBudgetTellsTheController(t *testing.T) {
+	for _, tc := range []struct {
+		o      outcome
+		window int
+		counts int
+	}{
+		{outcomeOK, DefaultConcurrency, 1},
+		{outcomeFailed, DefaultConcurrency, 0},
+		{outcomeOverloaded, DefaultConcurrency / 2, 0},
+		{outcomeThrottled, DefaultConcurrency / 2, 0},
+	} {
+		b, now := adaptiveBudget()
+		tk, err := b.acquire(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*now = now.Add(10 * time.Millisecond)
+		b.release(tk, ended{outcome: tc.o, bytes: 100})
+		if w := b.window(); w != tc.window || b.ctl.n != tc.counts {
+			t.Errorf("outcome %d: window %d and %d request(s) measured, want %d and %d", tc.o, w, b.ctl.n, tc.window, tc.counts)
+		}
+	}
+}
+
+// TestBudgetAdmit: admit announces a slot for a file while the window has room for it beside
+// the requests in flight, waiting and already announced; beyond that it waits (here its context
+// has ended, so it returns at once). A settled admission frees its slot; settling twice does
+// not free two.
+func TestBudgetAdmit(t *testing.T) {
+	b, _ := testBudget(3)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	tk, err := b.acquire(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, err1 := b.admit(context.Background())
+	a2, err2 := b.admit(context.Background())
+	if err1 != nil || err2 != nil || b.pending != 2 {
+		t.Fatalf("two admissions beside one request in a window of 3: %v %v, pending %d", err1, err2, b.pending)
+	}
+	if _, err := b.admit(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a third admission in a full window: %v, want it to wait (context.Canceled)", err)
+	}
+	b.settle(a1)
+	b.settle(a1)
+	if b.pending != 1 {
+		t.Fatalf("pending %d after settling one admission (twice), want 1", b.pending)
+	}
+	if _, err := b.admit(done); err != nil {
+		t.Fatalf("no admission with a slot free: %v", err)
+	}
+	if _, err := b.admit(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an admission in a full window again: %v", err)
+	}
+	// The first acquire of an admitted file settles its admission: it waits as a request now.
+	b.release(tk, ended{outcome: outcomeOK})
+	if _, err := b.acquire(context.Background(), a2); err != nil || !a2.settled || b.pending != 1 {
+		t.Errorf("acquire with an admission: %v, settled %v, pending %d; want settled and 1 pending", err, a2.settled, b.pending)
+	}
+}
+
+// TestBudgetAdmitCountsWaiters: a request waiting for a slot counts against the room an
+// admission needs, as one in flight does.
+func TestBudgetAdmitCountsWaiters(t *testing.T) {
+	b, _ := testBudget(1)
+	tk, err := b.acquire(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error)
+	go func() {
+		w, err := b.acquire(context.Background(), nil)
+		if err == nil {
+			b.release(w, ended{outcome: outcomeOK})
+		}
+		got <- err
+	}()
+	untilWaiting(t, b, 1)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.admit(done); !errors.Is(err, context.Canceled) {
+		t.Errorf("an admission with one request in flight and one waiting, in a window of 1: %v", err)
+	}
+	b.release(tk, ended{outcome: outcomeOK})
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
