@@ -129,7 +129,10 @@ func TestLostCompleteReply(t *testing.T) {
 					wraps = append(wraps, tc.wrap)
 				}
 				srv := startServer(t, conformance.ServerOptions{Faults: tc.faults}, wraps...)
-				c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Timeout = 200 * time.Millisecond })
+				c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+					o.Timeout = 200 * time.Millisecond
+					o.InitialRetryDelay = time.Millisecond
+				})
 				n := &notes{}
 				var phases []helpers.Phase
 				data := pattern(3*testPartSize + 7)

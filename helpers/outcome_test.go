@@ -129,7 +129,7 @@ func TestResumeOutcomes(t *testing.T) {
 			clock.set(nowUnix())
 			hold := newCompleteHold()
 			srv := startServer(t, conformance.ServerOptions{Now: clock.Now}, hold.wrap)
-			c := newClient(t, srv.URL)
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
 			path := writeFile(t, "train.jsonl", pattern(5*testPartSize-3))
 			dir := t.TempDir()
 			checkpoint := filepath.Join(dir, "cp.json")
