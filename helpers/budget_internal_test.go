@@ -17,7 +17,6 @@ func testBudget(n int) (*budget, *time.Time) {
 	now := time.Unix(1_700_000_000, 0)
 	b := newBudget(n)
 	b.now = func() time.Time { return now }
-	b.lastOK = now
 	return b, &now
 }
 
@@ -181,26 +180,43 @@ func TestBudgetOverloadPause(t *testing.T) {
 	}
 }
 
-// TestBudgetStarved: starved reports no success for longer than d, counted from the budget's
-// making or its last success.
+// TestBudgetStarved: starved reports that the API has answered 429, and nothing succeeded, for
+// longer than d, counted from the first 429 since the last success: not before any 429, not
+// from a later 429, and never right after a success.
 func TestBudgetStarved(t *testing.T) {
 	b, now := testBudget(1)
-	*now = now.Add(time.Second)
+	*now = now.Add(time.Hour)
+	if b.starved(0) {
+		t.Error("starved before any 429")
+	}
+	tk, _ := b.acquire(context.Background(), nil)
+	b.release(tk, ended{outcome: outcomeThrottled})
+	*now = now.Add(time.Second) // past the pause the 429 set too
 	if b.starved(time.Second) {
 		t.Error("starved after exactly d")
 	}
 	if !b.starved(time.Second - 1) {
-		t.Error("not starved after more than d")
+		t.Error("not starved after more than d since the first 429")
 	}
-	tk, _ := b.acquire(context.Background(), nil)
+	tk, _ = b.acquire(context.Background(), nil)
+	b.release(tk, ended{outcome: outcomeThrottled}) // a later 429 does not move the start
+	*now = now.Add(minThrottlePause)                // past the pause the 429 set
+	if !b.starved(time.Second) {
+		t.Error("a second 429 restarted the count")
+	}
+	tk, _ = b.acquire(context.Background(), nil)
 	b.release(tk, ended{outcome: outcomeFailed})
-	if !b.starved(time.Second - 1) {
+	if !b.starved(time.Second) {
 		t.Error("a failure counted as a success")
 	}
 	tk, _ = b.acquire(context.Background(), nil)
 	b.release(tk, ended{outcome: outcomeOK})
 	if b.starved(0) {
 		t.Error("starved right after a success")
+	}
+	*now = now.Add(time.Hour)
+	if b.starved(0) {
+		t.Error("starved an hour after a success without a 429 since")
 	}
 }
 
