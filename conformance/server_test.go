@@ -302,9 +302,16 @@ func TestServerFaults(t *testing.T) {
 }
 
 // TestServerLatencyHoldsRequests: with Latency set, a request waits before it reaches its
-// operation; cancelled during the wait, it never does.
+// operation; cancelled during the wait, it never does: the server ends it, and listFiles is not
+// run (checked once the server has ended the request, which RequestLog reports, not merely
+// once the client has given up).
 func TestServerLatencyHoldsRequests(t *testing.T) {
-	srv := start(t, conformance.ServerOptions{Latency: time.Hour})
+	// The latency outlasts the test by far, yet is short enough that a server which ignores the
+	// cancel still lets the test's cleanup (Close waits for the request) end: the test fails
+	// rather than hangs.
+	const latency = 20 * time.Second
+	ended := make(chan conformance.RequestRecord, 1)
+	srv := start(t, conformance.ServerOptions{Latency: latency, RequestLog: func(r conformance.RequestRecord) { ended <- r }})
 	c := validatingClient(t, srv.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -313,14 +320,24 @@ func TestServerLatencyHoldsRequests(t *testing.T) {
 		done <- err
 	}()
 	for srv.Stats().Requests == 0 {
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // polling for the request to arrive; not an assertion
+	}
+	select {
+	case r := <-ended:
+		t.Fatalf("the request ended (%d) during %v of latency", r.Status, latency)
+	default:
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
+	select {
+	case <-ended:
+	case <-time.After(latency / 4): // a bound for a failing test, not a timing assertion
+		t.Fatal("the server still holds the cancelled request: the latency ignores the request's context")
+	}
 	if n := srv.Stats().Operations["listFiles"]; n != 0 {
-		t.Errorf("listFiles ran %d times during the latency", n)
+		t.Errorf("listFiles ran %d times: a request cancelled during the latency reached its operation", n)
 	}
 }
 

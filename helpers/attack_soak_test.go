@@ -51,10 +51,12 @@ func filesSoak(t *testing.T, seed uint64) {
 	dir := t.TempDir()
 	var paths []string
 	datas := map[string][]byte{}
+	large := map[string]bool{}
 	for i := range *filesSoakN {
 		size := 1000 + (i*7919)%20000 // small: up to the limit below
 		if i%3 == 0 {
 			size = 5*testPartSize + (i*104729)%(4*testPartSize) // large: 5 to 9 parts
+			large[fmt.Sprintf("f%03d.jsonl", i)] = true
 		}
 		data := pattern(size)
 		for j := range data {
@@ -73,6 +75,9 @@ func filesSoak(t *testing.T, seed uint64) {
 	if err != nil && !errors.As(err, &fe) {
 		t.Fatalf("err = %v, want nil or a FilesError", err)
 	}
+	if len(results) != len(paths) {
+		t.Fatalf("%d results for %d files", len(results), len(paths))
+	}
 
 	// The Files on the server, by name (listing with a client without faults: a fresh server
 	// view through the same one would meet the faults too).
@@ -85,6 +90,7 @@ func filesSoak(t *testing.T, seed uint64) {
 		byName[f.Filename] = append(byName[f.Filename], f.ID)
 	}
 	ok, failed, mayExist, didExist, known := 0, 0, 0, 0, map[string]bool{}
+	okByKind := map[bool]int{} // byte-exact files, large (an Upload) or small (one POST /files)
 	unknownUploads := map[string]bool{}
 	taken := map[string]string{}
 	for _, r := range results {
@@ -112,6 +118,8 @@ func filesSoak(t *testing.T, seed uint64) {
 			}
 			if got := download(t, c, r.File.ID); !bytes.Equal(got, datas[name]) {
 				t.Errorf("%s: %d bytes came back, want %d, byte-exact", name, len(got), len(datas[name]))
+			} else {
+				okByKind[large[name]]++
 			}
 		case errors.Is(r.Err, helpers.ErrReplyLost) || upErr != nil && upErr.OutcomeUnknown:
 			failed++
@@ -150,6 +158,19 @@ func filesSoak(t *testing.T, seed uint64) {
 		t.Errorf("%d pending Uploads nobody knows of, more than the %d create replies lost", pendingOrphans, lostCreates)
 	}
 	st := srv.Stats()
+	// What holds "whatever failed" must have been put to the test: faults were injected, and
+	// files of both kinds came through them byte-exact (an UploadFiles that sends nothing and
+	// fails every file met every check above).
+	var faults int64
+	for _, n := range st.Faults {
+		faults += n
+	}
+	if faults == 0 {
+		t.Errorf("no fault was injected in %d requests", st.Requests)
+	}
+	if okByKind[true] == 0 || okByKind[false] == 0 {
+		t.Errorf("%d large and %d small files came through byte-exact; the soak needs both", okByKind[true], okByKind[false])
+	}
 	t.Logf("seed %d: %d files: %d byte-exact, %d failed (%d saying a File may exist, %d of them with one); %d requests, faults %v; pending: %d orphans (%d create replies lost), %d unknown",
 		seed, len(paths), ok, failed, mayExist, didExist, st.Requests, st.Faults, pendingOrphans, lostCreates, pendingUnknown)
 	for _, op := range soakFileOps {

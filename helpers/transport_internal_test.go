@@ -57,8 +57,21 @@ func TestSleep(t *testing.T) {
 	if err := sleep(context.Background(), 0); err != nil {
 		t.Errorf("sleep(live, 0) = %v", err)
 	}
-	if err := sleep(context.Background(), time.Millisecond); err != nil {
-		t.Errorf("sleep(live, 1ms) = %v", err)
+	// The delay is waited out: a lower bound, which a timer cannot beat (time.Since reads the
+	// monotonic clock), not a measure of speed.
+	const d = 20 * time.Millisecond
+	began := time.Now()
+	if err := sleep(context.Background(), d); err != nil {
+		t.Errorf("sleep(live, %v) = %v", d, err)
+	}
+	if took := time.Since(began); took < d {
+		t.Errorf("sleep(live, %v) returned after %v: it did not wait out its delay", d, took)
+	}
+	// A context that ends during the wait ends it, with the context's error.
+	ending, stop := context.WithCancel(context.Background())
+	time.AfterFunc(d, stop)
+	if err := sleep(ending, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("sleep(cancelled during the wait, 1h) = %v, want context.Canceled", err)
 	}
 }
 

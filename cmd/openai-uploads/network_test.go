@@ -37,13 +37,18 @@ func filesIn(t *testing.T, base string) []string {
 }
 
 // TestUploadStallTimeoutFlag: the first part request freezes; with --stall-timeout the CLI
-// abandons it, retries, and completes, printing no failure.
+// abandons it after that long (the --debug line of the abandoned attempt names the flag's
+// 300ms: without the flag the default 60 s would cut it, and the upload still complete, only
+// later), retries, and completes, printing no failure.
 func TestUploadStallTimeoutFlag(t *testing.T) {
 	srv := refServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.FaultStall}}})
 	data := sample(300_000)
-	r := runApp(t, context.Background(), validatingApp(t, ""), "upload", tempFile(t, "train.jsonl", data), "--purpose", "batch",
+	r := runApp(t, context.Background(), validatingApp(t, ""), "--debug", "upload", tempFile(t, "train.jsonl", data), "--purpose", "batch",
 		"--part-size", "64KiB", "--stall-timeout", "300ms", "--api-key", cliKey, "--base-url", srv.URL)
 	up := decodeUpload(t, r)
+	if !strings.Contains(r.stderr, "for 300ms (stall timeout)") {
+		t.Errorf("no attempt was abandoned after the --stall-timeout of 300ms; stderr:\n%s", r.stderr)
+	}
 	if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
 		t.Error("the File differs from the file")
 	}
