@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -30,8 +31,8 @@ func TestClassify(t *testing.T) {
 }
 
 // TestBudgetPausesAfterA429: after a 429 no slot is granted before the delay the server asked
-// for (the clock is the budget's own, moved by hand; the pause's timer is what wakes the waiter),
-// and an adaptive window is halved.
+// for (the clock is the budget's own, moved by hand), and an adaptive window is halved; a
+// waiter held by the pause is woken by the pause's timer, with nothing else happening.
 func TestBudgetPausesAfterA429(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	b := newBudget(0)
@@ -56,5 +57,33 @@ func TestBudgetPausesAfterA429(t *testing.T) {
 	b.mu.Unlock()
 	if _, err := b.acquire(context.Background(), nil); err != nil {
 		t.Fatalf("no slot once the pause was over: %v", err)
+	}
+
+	// The timer: a waiter queued during a pause gets its slot when the pause ends, though no
+	// request ends and nobody dispatches. The pause is 20 ms of the timer's (real) clock; the
+	// budget's clock is moved past it by hand, so that the timer's dispatch finds it over.
+	var clock atomic.Int64
+	clock.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	b = newBudget(1)
+	b.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	tk, err = b.acquire(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.release(tk, ended{outcome: outcomeThrottled, retryAfter: 20 * time.Millisecond})
+	granted := make(chan error, 1)
+	go func() {
+		_, err := b.acquire(context.Background(), nil)
+		granted <- err
+	}()
+	untilWaiting(t, b, 1)
+	clock.Add(int64(time.Hour)) // the pause is over by the budget's clock; only the timer can tell the waiter
+	select {
+	case err := <-granted:
+		if err != nil {
+			t.Fatalf("the waiter got %v, want its slot", err)
+		}
+	case <-time.After(10 * time.Second): // a bound for a failing test, far above the 20 ms
+		t.Fatal("the waiter held by the pause was never woken: nothing ends a pause but another request")
 	}
 }
