@@ -160,15 +160,17 @@ func filesSoak(t *testing.T, seed uint64) {
 	st := srv.Stats()
 	// What holds "whatever failed" must have been put to the test: faults were injected, and
 	// files of both kinds came through them byte-exact (an UploadFiles that sends nothing and
-	// fails every file met every check above).
+	// fails every file met every check above). At the default 20% of faults 44 and 45 of the 48
+	// files come through; runs with other flags (no faults, most requests failing, a single
+	// file) are not held to it.
 	var faults int64
 	for _, n := range st.Faults {
 		faults += n
 	}
-	if faults == 0 {
+	if faults == 0 && *filesSoakRate > 0 {
 		t.Errorf("no fault was injected in %d requests", st.Requests)
 	}
-	if okByKind[true] == 0 || okByKind[false] == 0 {
+	if (okByKind[true] == 0 || okByKind[false] == 0) && *filesSoakRate <= 0.5 && len(paths) >= 2 {
 		t.Errorf("%d large and %d small files came through byte-exact; the soak needs both", okByKind[true], okByKind[false])
 	}
 	t.Logf("seed %d: %d files: %d byte-exact, %d failed (%d saying a File may exist, %d of them with one); %d requests, faults %v; pending: %d orphans (%d create replies lost), %d unknown",
