@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/openai-uploads/uploads/generated"
 )
 
 // TestCompactRebuildsMapsThatLostMostEntries: compact makes a map anew (its peak then its size)
@@ -45,5 +47,32 @@ func TestCompactRebuildsMapsThatLostMostEntries(t *testing.T) {
 					tc.peak, tc.left, m.name, !m.same, m.peak, m.count, tc.rebuilt, wantPeak, tc.left)
 			}
 		}
+	}
+}
+
+// TestExpiryStartsAtExpiresAt: a File expires at its expires_at, to the second, and one without
+// expires_at never does; a pending Upload expires at its expires_at unless it is being
+// completed, and a finished one does not expire again.
+func TestExpiryStartsAtExpiresAt(t *testing.T) {
+	at := int64(1_700_003_600)
+	for _, tc := range []struct {
+		now  int64
+		want bool
+	}{{at - 1, false}, {at, true}, {at + 1, true}} {
+		if got := (&file{OpenAIFile: generated.OpenAIFile{ExpiresAt: &at}}).expired(tc.now); got != tc.want {
+			t.Errorf("File expiring at %d: expired at %d is %v, want %v", at, tc.now, got, tc.want)
+		}
+		pending := &upload{Upload: generated.Upload{Status: generated.UploadStatusPending, ExpiresAt: at}}
+		if got := pending.expiredAt(tc.now); got != tc.want {
+			t.Errorf("pending Upload expiring at %d: expired at %d is %v, want %v", at, tc.now, got, tc.want)
+		}
+	}
+	if (&file{}).expired(at) {
+		t.Error("a File without expires_at expired")
+	}
+	completing := &upload{Upload: generated.Upload{Status: generated.UploadStatusPending, ExpiresAt: at}, completing: true}
+	cancelled := &upload{Upload: generated.Upload{Status: generated.UploadStatusCancelled, ExpiresAt: at}}
+	if completing.expiredAt(at) || cancelled.expiredAt(at) {
+		t.Error("an Upload being completed, or cancelled, expired")
 	}
 }
