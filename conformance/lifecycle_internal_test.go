@@ -76,3 +76,23 @@ func TestExpiryStartsAtExpiresAt(t *testing.T) {
 		t.Error("an Upload being completed, or cancelled, expired")
 	}
 }
+
+// TestSweepResultChangedByAnyCount: a sweep counts as a change (and is logged) when any one of
+// its counts is above zero, alone; a sweep that did nothing does not.
+func TestSweepResultChangedByAnyCount(t *testing.T) {
+	for _, tc := range []struct {
+		res  SweepResult
+		want bool
+	}{
+		{SweepResult{}, false},
+		{SweepResult{UploadsExpired: 1}, true},
+		{SweepResult{UploadsForgotten: 1}, true},
+		{SweepResult{FilesExpired: 1}, true},
+		{SweepResult{PartsFreed: 1}, true},
+		{SweepResult{UploadsForgotten: 2, FilesExpired: 1}, true},
+	} {
+		if got := tc.res.changed(); got != tc.want {
+			t.Errorf("%+v changed: %v, want %v", tc.res, got, tc.want)
+		}
+	}
+}
