@@ -243,8 +243,9 @@ func TestExpiredFilesLeaveTheAPI(t *testing.T) {
 	})
 }
 
-// TestSweeperRunsOnItsTimer: with a short SweepInterval, the sweeper frees an expired Upload's
-// parts without any request or call, and reports it through SweepLog.
+// TestSweeperRunsOnItsTimer: with a short SweepInterval, the sweeper runs on that interval (not
+// the default) and frees an expired Upload's parts without any request or call, and reports it,
+// and only it, through SweepLog.
 func TestSweeperRunsOnItsTimer(t *testing.T) {
 	clk := &clock{}
 	clk.now.Store(1_700_000_000)
@@ -261,6 +262,9 @@ func TestSweeperRunsOnItsTimer(t *testing.T) {
 	c := validatingClient(t, srv.URL)
 	up := createUpload(t, c, 10)
 	addPart(t, c, up.ID, pattern(10))
+	// It sweeps every 5 ms, not at the 10 s default: three sweeps come well within eventually's
+	// bound, and sweeps that change nothing are not logged.
+	eventually(t, "three sweeps of the 5 ms sweeper", func() bool { return srv.Stats().Sweeps >= 3 })
 	clk.advance(conformance.UploadTTL)
 	eventually(t, "the sweeper frees the part", func() bool { return srv.Stats().StoredBytes == 0 })
 	mu.Lock()

@@ -101,3 +101,46 @@ func TestPacedListenerWiring(t *testing.T) {
 		t.Errorf("the total pacers are not one per direction shared by the connections")
 	}
 }
+
+// TestPacerLeavesUncappedAndEmptyTransfersAlone: a pacer of rate 0 (no Bandwidth) never sleeps,
+// and a transfer of no bytes neither sleeps nor starts the pace, so it gives the next transfer no
+// credit.
+func TestPacerLeavesUncappedAndEmptyTransfersAlone(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var slept []time.Duration
+	clock := func(rate int64) pacer {
+		return pacer{rate: rate, now: func() time.Time { return now },
+			sleep: func(d time.Duration) { slept = append(slept, d); now = now.Add(d) }}
+	}
+	uncapped := clock(0)
+	uncapped.wait(1 << 20)
+	if len(slept) != 0 {
+		t.Errorf("rate 0 slept %v, want no sleep", slept)
+	}
+	p := clock(1 << 20)
+	p.wait(0)
+	if !p.start.IsZero() || len(slept) != 0 {
+		t.Errorf("a 0-byte transfer started the pace at %v or slept %v", p.start, slept)
+	}
+	now = now.Add(10 * time.Millisecond)
+	p.wait(1 << 20)
+	if len(slept) != 1 || slept[0] != time.Second {
+		t.Errorf("1 MiB at 1 MiB/s after a 0-byte transfer slept %v, want 1s", slept)
+	}
+}
+
+// TestPacerKeepsAPauseOfExactlyTheBurst: a pause of exactly pacerBurst past the due time is kept
+// as credit (the pace restarts only after a longer one).
+func TestPacerKeepsAPauseOfExactlyTheBurst(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var slept []time.Duration
+	p := pacer{rate: 1 << 20, now: func() time.Time { return now },
+		sleep: func(d time.Duration) { slept = append(slept, d); now = now.Add(d) }}
+	p.wait(1 << 20)
+	now = now.Add(pacerBurst)
+	p.wait(1 << 20)
+	want := []time.Duration{time.Second, time.Second - pacerBurst}
+	if len(slept) != 2 || slept[0] != want[0] || slept[1] != want[1] {
+		t.Errorf("slept %v, want %v", slept, want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
@@ -187,5 +188,47 @@ func TestStorageDirIsLocked(t *testing.T) {
 	}
 	if err := second.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSweepIsRecordedForTheNextServer: everything one sweep does (two Uploads expired with their
+// parts, two finished Uploads forgotten, two Files expired) is in the storage directory's
+// state, so a server started again on it restores none of what the sweep removed.
+func TestSweepIsRecordedForTheNextServer(t *testing.T) {
+	clk := &clock{}
+	clk.now.Store(1_700_000_000)
+	opts := conformance.ServerOptions{Storage: conformance.DiskStorage, StorageDir: t.TempDir(), Now: clk.Now, SweepInterval: -1,
+		UploadTTL: 2 * time.Hour, Retention: time.Hour}
+	first, err := conformance.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := validatingClient(t, first.URL)
+	for range 2 {
+		up := createUpload(t, c, 2<<10)
+		if r := addPart(t, c, up.ID, pattern(1<<10)); r.JSON200 == nil {
+			t.Fatalf("part: %d %s", r.StatusCode(), r.Body)
+		}
+		cancelled := createUpload(t, c, 1<<10)
+		if r, err := c.CancelUploadWithResponse(context.Background(), cancelled.ID); err != nil || r.JSON200 == nil {
+			t.Fatalf("cancel: %v", err)
+		}
+		if r := createFile(t, c, "a.jsonl", pattern(3<<10), "purpose", "batch", "expires_after[anchor]", "created_at", "expires_after[seconds]", "3600"); r.JSON200 == nil {
+			t.Fatalf("file: %d %s", r.StatusCode(), r.Body)
+		}
+	}
+	clk.advance(2 * time.Hour)
+	res, err := first.Sweep()
+	want := conformance.SweepResult{UploadsExpired: 2, UploadsForgotten: 2, FilesExpired: 2, PartsFreed: 2, BytesFreed: 8 << 10}
+	if err != nil || res != want {
+		t.Fatalf("sweep: %+v %v, want %+v", res, err, want)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second := start(t, opts)
+	if got, want := second.Restored(), (conformance.Restored{Uploads: 2}); got != want {
+		t.Errorf("restored %+v, want only the 2 expired Uploads, without parts: %+v", got, want)
 	}
 }
