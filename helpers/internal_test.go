@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -111,6 +112,23 @@ func TestDecodeCheckpoint(t *testing.T) {
 			t.Errorf("%s: accepted %s", name, bad)
 		}
 	}
+	pastEnd := `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p",` + sum + `}]}`
+	if _, err := decodeCheckpoint([]byte(pastEnd)); err == nil || !strings.Contains(err.Error(), "part index 3 is outside 0..2") {
+		t.Errorf("index past the end: err = %v, want it to give the plan's indexes, 0..2", err)
+	}
+}
+
+// TestDecodeCheckpointSizeCap: a checkpoint of exactly maxCheckpointBytes (here padded with
+// blanks) is read; one byte more is refused.
+func TestDecodeCheckpointSizeCap(t *testing.T) {
+	valid := `{"format":"openai-uploads-checkpoint","version":2,"upload_id":"upload_1","size":10,"part_size":4,"parts":[]}`
+	data := []byte(valid + strings.Repeat(" ", maxCheckpointBytes-len(valid)))
+	if _, err := decodeCheckpoint(data); err != nil {
+		t.Errorf("a checkpoint of exactly %d bytes: %v", maxCheckpointBytes, err)
+	}
+	if _, err := decodeCheckpoint(append(data, ' ')); err == nil {
+		t.Errorf("a checkpoint of %d bytes was read", maxCheckpointBytes+1)
+	}
 }
 
 // TestClassifyCheckpoint: what a file found at the checkpoint path is taken for. Only a file
@@ -154,7 +172,7 @@ func TestCheckpointRecordReplaces(t *testing.T) {
 	for _, r := range []struct {
 		index   int
 		id, md5 string
-	}{{2, "part_c", a}, {0, "part_a", a}, {2, "part_c2", b}} {
+	}{{2, "part_c", a}, {0, "part_a", a}, {2, "part_c2", b}, {1, "part_b", a}} {
 		if err := f.record(r.index, r.id, r.md5); err != nil {
 			t.Fatal(err)
 		}
@@ -167,8 +185,33 @@ func TestCheckpointRecordReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the saved checkpoint does not decode: %v\n%s", err, data)
 	}
-	want := []checkpointPart{{0, "part_a", a}, {2, "part_c2", b}}
+	want := []checkpointPart{{0, "part_a", a}, {1, "part_b", a}, {2, "part_c2", b}}
 	if !reflect.DeepEqual(cp.Parts, want) {
-		t.Errorf("parts %+v, want %+v", cp.Parts, want)
+		t.Errorf("parts %+v, want %+v (by index, whatever order they finished in)", cp.Parts, want)
+	}
+}
+
+// TestCheckpointRemove: removing a checkpoint that is already gone is not an error; one that
+// cannot be removed (here a directory that is not empty stands at its path) is reported.
+func TestCheckpointRemove(t *testing.T) {
+	dir := t.TempDir()
+	f := &checkpointFile{path: filepath.Join(dir, "cp.json")}
+	if err := os.WriteFile(f.path, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.remove(); err != nil {
+		t.Errorf("removing the checkpoint: %v", err)
+	}
+	if _, err := os.Stat(f.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the checkpoint is still there: %v", err)
+	}
+	if err := f.remove(); err != nil {
+		t.Errorf("removing a checkpoint already gone: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.path, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.remove(); err == nil {
+		t.Error("a checkpoint path that could not be removed was reported removed")
 	}
 }
