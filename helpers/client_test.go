@@ -297,8 +297,8 @@ func TestClientDebugRedactsTheKey(t *testing.T) {
 	if strings.Contains(out, testKey) || !strings.Contains(out, "Authorization: [redacted]") || !strings.Contains(out, "200 OK") {
 		t.Errorf("debug output:\n%s", out)
 	}
-	if !strings.Contains(out, "> POST "+api.URL+"/v1/uploads (attempt 1) ") {
-		t.Errorf("the debug output does not number the first attempt 1:\n%s", out)
+	if !strings.Contains(out, "> POST "+api.URL+"/v1/uploads (attempt 1) ") || strings.Contains(out, "got no reply") {
+		t.Errorf("the debug output does not number the first attempt 1, or speaks of a lost reply:\n%s", out)
 	}
 }
 
