@@ -58,3 +58,19 @@ func TestAddUploadPartTakesAPartOfTheLimit(t *testing.T) {
 		t.Errorf("a part of %d bytes: %v after %d request(s), want it refused before any request", helpers.MaxPartSize+1, err, requests.Load())
 	}
 }
+
+// TestAddUploadPartOfKnownSizeIsNotChunked: a part of known size, even 0 bytes, is sent with its
+// Content-Length, not chunked (as AddUploadPart's documentation says: chunked only when the size
+// is unknown).
+func TestAddUploadPartOfKnownSizeIsNotChunked(t *testing.T) {
+	for _, size := range []int64{0, 5} {
+		api := newScripted(t, answer{status: 200, body: `{"id":"part_1","object":"upload.part","created_at":1,"upload_id":"upload_1"}`})
+		if _, err := rawClient(t, api.URL).AddUploadPart(context.Background(), "upload_1", strings.NewReader(strings.Repeat("x", int(size))), size); err != nil {
+			t.Fatalf("%d bytes: %v", size, err)
+		}
+		r := api.requests[0]
+		if r.ContentLength != int64(len(api.bodies[0])) || len(r.TransferEncoding) != 0 {
+			t.Errorf("a part of %d bytes: Content-Length %d, Transfer-Encoding %v; want the body's length, %d, and not chunked", size, r.ContentLength, r.TransferEncoding, len(api.bodies[0]))
+		}
+	}
+}
