@@ -118,16 +118,35 @@ func TestDecodeCheckpoint(t *testing.T) {
 	}
 }
 
-// TestDecodeCheckpointSizeCap: a checkpoint of exactly maxCheckpointBytes (here padded with
-// blanks) is read; one byte more is refused.
-func TestDecodeCheckpointSizeCap(t *testing.T) {
+// TestCheckpointSizeCap: a checkpoint of exactly maxCheckpointBytes (here blanks inside its
+// JSON) is decoded, and read whole from its file; one byte more is refused.
+func TestCheckpointSizeCap(t *testing.T) {
 	valid := `{"format":"openai-uploads-checkpoint","version":2,"upload_id":"upload_1","size":10,"part_size":4,"parts":[]}`
-	data := []byte(valid + strings.Repeat(" ", maxCheckpointBytes-len(valid)))
+	pad := maxCheckpointBytes - len(valid)
+	data := []byte(valid[:len(valid)-1] + strings.Repeat(" ", pad) + "}")
 	if _, err := decodeCheckpoint(data); err != nil {
 		t.Errorf("a checkpoint of exactly %d bytes: %v", maxCheckpointBytes, err)
 	}
-	if _, err := decodeCheckpoint(append(data, ' ')); err == nil {
-		t.Errorf("a checkpoint of %d bytes was read", maxCheckpointBytes+1)
+	over := []byte(valid[:len(valid)-1] + strings.Repeat(" ", pad+1) + "}")
+	if _, err := decodeCheckpoint(over); err == nil {
+		t.Errorf("a checkpoint of %d bytes was decoded", maxCheckpointBytes+1)
+	}
+
+	dir := t.TempDir()
+	path, src := filepath.Join(dir, "cp.json"), filepath.Join(dir, "train.jsonl")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &upload{src: &uploadSource{info: info}}
+	if found, err := u.inspectCheckpoint(path); err != nil || found == nil || found.cp == nil || found.cp.UploadID != "upload_1" {
+		t.Errorf("reading a checkpoint file of exactly %d bytes: %+v, %v; want it read whole and decoded", maxCheckpointBytes, found, err)
 	}
 }
 
