@@ -49,6 +49,7 @@ func TestRetryAfter(t *testing.T) {
 		ok   bool
 	}{
 		{resp("retry-after-ms", "250"), 250 * time.Millisecond, true},
+		{resp("retry-after-ms", "0", "Retry-After", "9"), 0, true}, // the server says: at once
 		{resp("retry-after-ms", "1.5", "Retry-After", "9"), 1500 * time.Microsecond, true},
 		{resp("Retry-After", "2"), 2 * time.Second, true},
 		{resp("Retry-After", "0.5"), 500 * time.Millisecond, true},
@@ -82,6 +83,11 @@ func TestBackoff(t *testing.T) {
 	}
 	if got := p.delay(1000, nil); got != 6*time.Second {
 		t.Errorf("a huge attempt number: %v, want the cap with jitter", got)
+	}
+	// A backoff that overflows to exactly 0 (2^34 ns shifted 30 times) is the cap, not no wait.
+	p = retryPolicy{initial: 1 << 34, max: time.Minute, jitter: func() float64 { return 1 }}
+	if got := p.delay(30, nil); got != time.Minute {
+		t.Errorf("a backoff that overflows to 0: %v, want the cap, 1m", got)
 	}
 }
 
