@@ -259,14 +259,17 @@ func TestUploadFilesLostReplyOfASmallFile(t *testing.T) {
 }
 
 // TestUploadFilesStalledSmallFileIsSentAgain: a POST /files sent in full and never answered
-// (a stall: the server made no File) is looked for, not found, and sent again: one File.
+// (a stall: the server made no File) is abandoned after UploadFilesOptions.StallTimeout (not
+// the client's, an hour here), looked for, not found, and sent again: one File.
 func TestUploadFilesStalledSmallFileIsSentAgain(t *testing.T) {
 	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.FaultStall},
-		Operations: []string{"createFile"}, StallFor: 5 * time.Second}})
-	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+		Operations: []string{"createFile"}}})
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond; o.StallTimeout = time.Hour })
 	paths, datas := filesOf(t, 1, 900)
 	var notes []string
-	results, err := c.UploadFiles(context.Background(), paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 200 * time.Millisecond,
+	ctx, cancel := context.WithTimeout(hangGuard(t), 30*time.Second) // a guard: the stall lasts until the client gives up
+	defer cancel()
+	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 200 * time.Millisecond,
 		Notify: func(_ int, _, msg string) { notes = append(notes, msg) }})
 	if err != nil {
 		t.Fatal(err)
