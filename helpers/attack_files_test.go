@@ -237,8 +237,8 @@ func TestUploadFilesSmallFileChangedDuringItsRequest(t *testing.T) {
 			})
 			c := newClient(t, srv.URL)
 			res, err := c.UploadFiles(hangGuard(t), paths, helpers.UploadFilesOptions{Purpose: "assistants"})
-			if !errors.Is(err, helpers.ErrSourceChanged) || !strings.Contains(err.Error(), "changed while it was being uploaded") {
-				t.Errorf("err = %v, want ErrSourceChanged saying the file changed while it was being uploaded", err)
+			if !errors.Is(err, helpers.ErrSourceChanged) || !strings.Contains(err.Error(), "changed while it was being uploaded") || !strings.Contains(err.Error(), "was deleted") {
+				t.Errorf("err = %v, want ErrSourceChanged saying the file changed while it was being uploaded and the File made was deleted", err)
 			}
 			now, _ := os.ReadFile(path)
 			page, lerr := c.ListFiles(context.Background(), nil)

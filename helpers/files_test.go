@@ -368,3 +368,24 @@ func TestUploadFilesBadInput(t *testing.T) {
 		t.Errorf("%d requests reached the server", n)
 	}
 }
+
+// TestUploadFilesSmallFileRetries: a small file's POST /files answered 500 every time is sent
+// 1 + MaxRetries times, no more, and its error says which attempt failed last.
+func TestUploadFilesSmallFileRetries(t *testing.T) {
+	oc := &opCounter{refuse: func(op string, _ int) (int, http.Header) {
+		if op == "createFile" {
+			return 500, nil
+		}
+		return 0, nil
+	}}
+	srv := startServer(t, conformance.ServerOptions{}, oc.wrap)
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+	paths, _ := filesOf(t, 1, 900)
+	_, err := c.UploadFiles(hangGuard(t), paths, helpers.UploadFilesOptions{Purpose: "batch", MaxRetries: 2})
+	if err == nil || !strings.Contains(err.Error(), "attempt 3: ") {
+		t.Errorf("err = %v, want the file failed at attempt 3", err)
+	}
+	if n := oc.count("createFile"); n != 3 {
+		t.Errorf("POST /files sent %d times, want 3 (MaxRetries 2)", n)
+	}
+}
