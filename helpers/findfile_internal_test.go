@@ -61,3 +61,22 @@ func TestFindFileReadsEveryPage(t *testing.T) {
 		t.Errorf("findFile = %q, %d matches, %v; want %s, the newer of 2 matches", id, matches, err, b)
 	}
 }
+
+// TestListCandidatesFromSince: the candidates for a small file's lost POST /files are the Files
+// of its name, size and purpose created at or after since (the one created at since itself
+// included), newest first.
+func TestListCandidatesFromSince(t *testing.T) {
+	c := filesPages(t, map[string]generated.ListFilesResponse{
+		"": {Object: generated.ListFilesResponseObjectList, Data: []generated.OpenAIFile{
+			listedFile("file-2", "a.jsonl", 10, 200), listedFile("file-other", "b.jsonl", 10, 180),
+			listedFile("file-1", "a.jsonl", 10, 150), listedFile("file-0", "a.jsonl", 10, 149)}},
+	})
+	cands, err := c.listCandidates(context.Background(), "a.jsonl", 10, "batch", 150)
+	var ids []string
+	for _, f := range cands {
+		ids = append(ids, f.ID)
+	}
+	if err != nil || len(ids) != 2 || ids[0] != "file-2" || ids[1] != "file-1" {
+		t.Errorf("candidates %v, %v; want file-2 and file-1 (created at since)", ids, err)
+	}
+}
