@@ -64,11 +64,13 @@ func TestFindFileReadsEveryPage(t *testing.T) {
 
 // TestListCandidatesFromSince: the candidates for a small file's lost POST /files are the Files
 // of its name, size and purpose created at or after since (the one created at since itself
-// included), newest first.
+// included), newest first, read page after page.
 func TestListCandidatesFromSince(t *testing.T) {
+	other := "file-other"
 	c := filesPages(t, map[string]generated.ListFilesResponse{
-		"": {Object: generated.ListFilesResponseObjectList, Data: []generated.OpenAIFile{
-			listedFile("file-2", "a.jsonl", 10, 200), listedFile("file-other", "b.jsonl", 10, 180),
+		"": {Object: generated.ListFilesResponseObjectList, HasMore: true, LastID: &other, Data: []generated.OpenAIFile{
+			listedFile("file-2", "a.jsonl", 10, 200), listedFile(other, "b.jsonl", 10, 180)}},
+		other: {Object: generated.ListFilesResponseObjectList, Data: []generated.OpenAIFile{
 			listedFile("file-1", "a.jsonl", 10, 150), listedFile("file-0", "a.jsonl", 10, 149)}},
 	})
 	cands, err := c.listCandidates(context.Background(), "a.jsonl", 10, "batch", 150)

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/helpers"
 )
 
@@ -72,5 +74,65 @@ func TestAddUploadPartOfKnownSizeIsNotChunked(t *testing.T) {
 		if r.ContentLength != int64(len(api.bodies[0])) || len(r.TransferEncoding) != 0 {
 			t.Errorf("a part of %d bytes: Content-Length %d, Transfer-Encoding %v; want the body's length, %d, and not chunked", size, r.ContentLength, r.TransferEncoding, len(api.bodies[0]))
 		}
+	}
+}
+
+// roundTripFunc is an http.RoundTripper of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestRetriedRequestCarriesItsBodyThroughAnyTransport: through an HTTPClient whose transport is
+// not net/http's (a user's wrapper, which reads the body itself and never rewinds it), a create
+// answered 500 twice is sent a third time, each attempt with the whole body.
+func TestRetriedRequestCarriesItsBodyThroughAnyTransport(t *testing.T) {
+	var bodies []string
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		_ = r.Body.Close()
+		bodies = append(bodies, string(b))
+		status, body := 500, `{"error":{"message":"boom","type":"server_error","param":null,"code":null}}`
+		if len(bodies) == 3 {
+			status, body = 200, uploadBody
+		}
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	c, err := helpers.NewClient(helpers.ClientOptions{APIKey: testKey, BaseURL: "http://127.0.0.1:1/v1", HTTPClient: &http.Client{Transport: rt},
+		InitialRetryDelay: time.Millisecond, MaxRetries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateUpload(context.Background(), createReq); err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 3 || bodies[0] == "" || bodies[1] != bodies[0] || bodies[2] != bodies[0] {
+		t.Errorf("bodies of the %d attempts: %q; want the same whole body each time", len(bodies), bodies)
+	}
+}
+
+// TestCreateUploadRetriedAfterALostReplySaysSo: the client's own retry of a create whose reply
+// was lost is told in the debug output: which attempt got no reply, what a retry may leave
+// behind, and, once created, how many attempts got no reply.
+func TestCreateUploadRetriedAfterALostReplySaysSo(t *testing.T) {
+	srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultLostResponse, 1, "createUpload")})
+	var debug syncBuffer
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond; o.Debug = &debug })
+	up, err := c.CreateUpload(context.Background(), createReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := debug.String()
+	for _, want := range []string{
+		"createUpload: no reply to attempt 1 (",
+		"retrying, which may leave the earlier attempt's Upload pending",
+		"created " + up.ID + " after 1 attempt(s) got no reply",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the debug output does not say %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "no reply to attempt"); n != 1 {
+		t.Errorf("%d lines about an attempt without reply, want 1 (the second attempt was answered):\n%s", n, out)
 	}
 }
