@@ -287,6 +287,9 @@ func TestFailureOutcomes(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, upErr)
 			}
+			if tc.resumable && !strings.Contains(err.Error(), "before it expires at ") {
+				t.Errorf("%q does not say by when it can be resumed", err)
+			}
 			if u, _ := srv.Upload(upErr.UploadID); u.Status != tc.status {
 				t.Errorf("the Upload is %q, want %q", u.Status, tc.status)
 			}
