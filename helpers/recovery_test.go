@@ -2,7 +2,9 @@ package helpers_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,5 +87,40 @@ func TestRecoveryWhateverTheUploadLifetime(t *testing.T) {
 	uploadedOnce(t, c, srv, up, data, n)
 	if msg := n.all(); !strings.Contains(msg, "recovered File "+up.File.ID) || strings.Contains(msg, "newest of") {
 		t.Errorf("Notify %q does not say the one File was recovered (one File matches: no count)", msg)
+	}
+}
+
+// TestNoCompleteAtTheExpirySecond: the API's clock (a server clock that stands still) reaches
+// the Upload's expires_at as its last part is answered. The Upload has expired: the upload
+// fails with ErrUploadExpired before any complete is sent.
+func TestNoCompleteAtTheExpirySecond(t *testing.T) {
+	clock := &fakeClock{}
+	start := nowUnix()
+	clock.set(start)
+	ticking := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.HasSuffix(r.URL.Path, "/parts") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r) // the part is stored before the Upload expires ...
+			clock.set(start + 1)   // ... and its answer comes at expires_at (created at start, it lives 1 s)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Date", clock.Now().UTC().Format(http.TimeFormat))
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		})
+	}
+	srv := startServer(t, conformance.ServerOptions{Now: clock.Now, UploadTTL: time.Second}, ticking)
+	c := newClient(t, srv.URL)
+	_, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", pattern(100)), helpers.UploadOptions{Purpose: "batch"})
+	if !errors.Is(err, helpers.ErrUploadExpired) {
+		t.Fatalf("err = %v, want ErrUploadExpired", err)
+	}
+	if n := srv.Stats().Operations["completeUpload"]; n != 0 {
+		t.Errorf("%d complete requests for an expired Upload, want none", n)
 	}
 }
