@@ -237,8 +237,8 @@ func TestUploadFilesSmallFileChangedDuringItsRequest(t *testing.T) {
 			})
 			c := newClient(t, srv.URL)
 			res, err := c.UploadFiles(hangGuard(t), paths, helpers.UploadFilesOptions{Purpose: "assistants"})
-			if !errors.Is(err, helpers.ErrSourceChanged) || !strings.Contains(err.Error(), "changed while it was being uploaded") {
-				t.Errorf("err = %v, want ErrSourceChanged saying the file changed while it was being uploaded", err)
+			if !errors.Is(err, helpers.ErrSourceChanged) || !strings.Contains(err.Error(), "changed while it was being uploaded") || !strings.Contains(err.Error(), "was deleted") {
+				t.Errorf("err = %v, want ErrSourceChanged saying the file changed while it was being uploaded and the File made was deleted", err)
 			}
 			now, _ := os.ReadFile(path)
 			page, lerr := c.ListFiles(context.Background(), nil)
@@ -254,5 +254,54 @@ func TestUploadFilesSmallFileChangedDuringItsRequest(t *testing.T) {
 				t.Errorf("the result holds File %s", res[0].File.ID)
 			}
 		})
+	}
+}
+
+// TestUploadFilesTwinNeverTakesTheFileOfTheOther: twins (same name and size) through Uploads,
+// on a server whose clock stands still (every created_at the same second). The first complete
+// is answered; every complete of the other twin is swallowed (never reaches the server, never
+// answered). The other twin's search for its File must not take the first one's, which matches
+// its name, size, purpose and time: it fails (its Upload cancelled), and only one File exists,
+// with the bytes of the twin that completed.
+func TestUploadFilesTwinNeverTakesTheFileOfTheOther(t *testing.T) {
+	dir := t.TempDir()
+	size := 2*testPartSize + 5
+	content := map[string][]byte{}
+	var paths []string
+	for i, data := range [][]byte{pattern(size), bytes.Repeat([]byte{'b'}, size)} {
+		p := filepath.Join(dir, string(rune('a'+i)), "train.jsonl")
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, data, 0o600))
+		paths, content[p] = append(paths, p), data
+	}
+	clock := &fakeClock{}
+	clock.set(nowUnix())
+	srv := startServer(t, conformance.ServerOptions{Now: clock.Now}, completeScript("pass", "swallow", "swallow", "swallow"))
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
+		o.Timeout = 100 * time.Millisecond
+		o.InitialRetryDelay = time.Millisecond
+	})
+	res, _ := c.UploadFiles(hangGuard(t), paths, helpers.UploadFilesOptions{
+		Purpose: "batch", PartSize: testPartSize, SmallFileLimit: -1, MaxRetries: 2,
+	})
+	var done, failed []helpers.FileResult
+	for _, r := range res {
+		if r.Err == nil {
+			done = append(done, r)
+		} else {
+			failed = append(failed, r)
+		}
+	}
+	if len(done) != 1 || len(failed) != 1 {
+		t.Fatalf("%d twins completed and %d failed, want 1 and 1: %+v", len(done), len(failed), res)
+	}
+	if failed[0].File != nil {
+		t.Errorf("%s, whose complete never reached the server, got File %s", failed[0].Path, failed[0].File.ID)
+	}
+	if got := download(t, c, done[0].File.ID); !bytes.Equal(got, content[done[0].Path]) {
+		t.Errorf("%s: its File holds other bytes", done[0].Path)
+	}
+	if n := fileCount(t, c); n != 1 {
+		t.Errorf("%d Files, want 1", n)
 	}
 }

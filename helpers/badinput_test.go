@@ -74,6 +74,10 @@ func TestUploadRejectsBadInputBeforeAnyRequest(t *testing.T) {
 		{"negative part size", file(good, opts(func(o *helpers.UploadOptions) { o.PartSize = -1 })), []string{"PartSize", "positive", "67108864"}},
 		{"part size above 64 MiB", file(good, opts(func(o *helpers.UploadOptions) { o.PartSize = 64<<20 + 1 })), []string{"PartSize", "67108864", "64 MiB"}},
 		{"too many parts", file(many, opts(func(o *helpers.UploadOptions) { o.PartSize = 1 })), []string{"PartSize", "20001 parts", "at least 3 bytes"}},
+		{"too many parts, a multiple of the maximum", func() error {
+			_, err := c.UploadReaderAt(ctx, zeros{}, 2*helpers.MaxParts, opts(func(o *helpers.UploadOptions) { o.Filename = "a.jsonl"; o.PartSize = 1 }))
+			return err
+		}, []string{"PartSize", "20000 parts", "at least 2 bytes"}},
 		{"too many parts of a big file", func() error {
 			_, err := c.UploadReaderAt(ctx, zeros{}, 8<<30, opts(func(o *helpers.UploadOptions) { o.Filename = "a.jsonl"; o.PartSize = 64 << 10 }))
 			return err

@@ -278,6 +278,35 @@ func TestBudgetDrainingRequests(t *testing.T) {
 	}
 }
 
+// TestBudgetBytesGrowTheWindowOnlyWhileAllStream: with the window full and every request still
+// handing over its body, the bytes counted by add give the controller a measurement after the
+// warm-up, and the window grows; with one request waiting for its answer (bodySent), the same
+// bytes prove nothing and the window stays.
+func TestBudgetBytesGrowTheWindowOnlyWhileAllStream(t *testing.T) {
+	for _, draining := range []bool{false, true} {
+		b, now := adaptiveBudget()
+		for range DefaultConcurrency {
+			if _, err := b.acquire(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if draining {
+			b.bodySent()
+		}
+		*now = now.Add(windowWarmup)
+		b.add(observeStep) // the window is full: the measurement starts
+		*now = now.Add(2 * windowMinEpoch)
+		b.add(100 * observeStep)
+		want := DefaultConcurrency
+		if !draining {
+			want = 2 * DefaultConcurrency
+		}
+		if w := b.window(); w != want {
+			t.Errorf("draining %v: window %d after the bytes, want %d", draining, w, want)
+		}
+	}
+}
+
 // TestBudgetTellsTheController: a release tells the adaptive controller how its request ended:
 // a success counts in the measurement, a failure does not; a 503 or a 429 cuts the window, a
 // success or another failure does not.

@@ -274,6 +274,9 @@ func TestClientAPIError(t *testing.T) {
 	if !strings.Contains(err.Error(), "[redacted]") || !strings.Contains(err.Error(), "req_abc") {
 		t.Errorf("error %q lacks the redaction or the request id", err)
 	}
+	if !strings.Contains(err.Error(), "(invalid_request_error, code invalid_api_key)") {
+		t.Errorf("error %q does not give the type and code alone (the param is null)", err)
+	}
 
 	// A body that is not the envelope still makes an error with the status.
 	api2 := newScripted(t, answer{status: 502, body: "<html>bad gateway</html>"})
@@ -293,6 +296,9 @@ func TestClientDebugRedactsTheKey(t *testing.T) {
 	out := debug.String()
 	if strings.Contains(out, testKey) || !strings.Contains(out, "Authorization: [redacted]") || !strings.Contains(out, "200 OK") {
 		t.Errorf("debug output:\n%s", out)
+	}
+	if !strings.Contains(out, "> POST "+api.URL+"/v1/uploads (attempt 1) ") || strings.Contains(out, "got no reply") {
+		t.Errorf("the debug output does not number the first attempt 1, or speaks of a lost reply:\n%s", out)
 	}
 }
 
@@ -370,6 +376,7 @@ func TestClientScrubsAnEchoedKey(t *testing.T) {
 		api := newScripted(t, answer{status: 401, header: map[string]string{
 			"WWW-Authenticate": `Bearer realm="api", error="invalid_token", error_description="the key ` + key + ` is not valid"`,
 			"X-Echo-" + key:    key,
+			key + "-Echo":      "x", // a header named from the key's first letter on
 		}, body: errBody("Incorrect API key provided: "+key, "invalid_api_key")})
 		var debug bytes.Buffer
 		_, err := rawClient(t, api.URL, func(o *helpers.ClientOptions) { o.APIKey = key; o.Debug = &debug }).CreateUpload(context.Background(), createReq)

@@ -259,14 +259,17 @@ func TestUploadFilesLostReplyOfASmallFile(t *testing.T) {
 }
 
 // TestUploadFilesStalledSmallFileIsSentAgain: a POST /files sent in full and never answered
-// (a stall: the server made no File) is looked for, not found, and sent again: one File.
+// (a stall: the server made no File) is abandoned after UploadFilesOptions.StallTimeout (not
+// the client's, an hour here), looked for, not found, and sent again: one File.
 func TestUploadFilesStalledSmallFileIsSentAgain(t *testing.T) {
 	srv := startServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.FaultStall},
-		Operations: []string{"createFile"}, StallFor: 5 * time.Second}})
-	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+		Operations: []string{"createFile"}}})
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond; o.StallTimeout = time.Hour })
 	paths, datas := filesOf(t, 1, 900)
 	var notes []string
-	results, err := c.UploadFiles(context.Background(), paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 200 * time.Millisecond,
+	ctx, cancel := context.WithTimeout(hangGuard(t), 30*time.Second) // a guard: the stall lasts until the client gives up
+	defer cancel()
+	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 200 * time.Millisecond,
 		Notify: func(_ int, _, msg string) { notes = append(notes, msg) }})
 	if err != nil {
 		t.Fatal(err)
@@ -363,5 +366,26 @@ func TestUploadFilesBadInput(t *testing.T) {
 	}
 	if n := srv.Stats().Requests; n != 0 {
 		t.Errorf("%d requests reached the server", n)
+	}
+}
+
+// TestUploadFilesSmallFileRetries: a small file's POST /files answered 500 every time is sent
+// 1 + MaxRetries times, no more, and its error says which attempt failed last.
+func TestUploadFilesSmallFileRetries(t *testing.T) {
+	oc := &opCounter{refuse: func(op string, _ int) (int, http.Header) {
+		if op == "createFile" {
+			return 500, nil
+		}
+		return 0, nil
+	}}
+	srv := startServer(t, conformance.ServerOptions{}, oc.wrap)
+	c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.InitialRetryDelay = time.Millisecond })
+	paths, _ := filesOf(t, 1, 900)
+	_, err := c.UploadFiles(hangGuard(t), paths, helpers.UploadFilesOptions{Purpose: "batch", MaxRetries: 2})
+	if err == nil || !strings.Contains(err.Error(), "attempt 3: ") {
+		t.Errorf("err = %v, want the file failed at attempt 3", err)
+	}
+	if n := oc.count("createFile"); n != 3 {
+		t.Errorf("POST /files sent %d times, want 3 (MaxRetries 2)", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -48,6 +49,7 @@ func TestRetryAfter(t *testing.T) {
 		ok   bool
 	}{
 		{resp("retry-after-ms", "250"), 250 * time.Millisecond, true},
+		{resp("retry-after-ms", "0", "Retry-After", "9"), 0, true}, // the server says: at once
 		{resp("retry-after-ms", "1.5", "Retry-After", "9"), 1500 * time.Microsecond, true},
 		{resp("Retry-After", "2"), 2 * time.Second, true},
 		{resp("Retry-After", "0.5"), 500 * time.Millisecond, true},
@@ -82,6 +84,11 @@ func TestBackoff(t *testing.T) {
 	if got := p.delay(1000, nil); got != 6*time.Second {
 		t.Errorf("a huge attempt number: %v, want the cap with jitter", got)
 	}
+	// A backoff that overflows to exactly 0 (2^34 ns shifted 30 times) is the cap, not no wait.
+	p = retryPolicy{initial: 1 << 34, max: time.Minute, jitter: func() float64 { return 1 }}
+	if got := p.delay(30, nil); got != time.Minute {
+		t.Errorf("a backoff that overflows to 0: %v, want the cap, 1m", got)
+	}
 }
 
 func TestDecodeCheckpoint(t *testing.T) {
@@ -110,6 +117,42 @@ func TestDecodeCheckpoint(t *testing.T) {
 		if _, err := decodeCheckpoint([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted %s", name, bad)
 		}
+	}
+	pastEnd := `{` + m + `,"upload_id":"u","size":10,"part_size":4,"parts":[{"index":3,"id":"p",` + sum + `}]}`
+	if _, err := decodeCheckpoint([]byte(pastEnd)); err == nil || !strings.Contains(err.Error(), "part index 3 is outside 0..2") {
+		t.Errorf("index past the end: err = %v, want it to give the plan's indexes, 0..2", err)
+	}
+}
+
+// TestCheckpointSizeCap: a checkpoint of exactly maxCheckpointBytes (here blanks inside its
+// JSON) is decoded, and read whole from its file; one byte more is refused.
+func TestCheckpointSizeCap(t *testing.T) {
+	valid := `{"format":"openai-uploads-checkpoint","version":2,"upload_id":"upload_1","size":10,"part_size":4,"parts":[]}`
+	pad := maxCheckpointBytes - len(valid)
+	data := []byte(valid[:len(valid)-1] + strings.Repeat(" ", pad) + "}")
+	if _, err := decodeCheckpoint(data); err != nil {
+		t.Errorf("a checkpoint of exactly %d bytes: %v", maxCheckpointBytes, err)
+	}
+	over := []byte(valid[:len(valid)-1] + strings.Repeat(" ", pad+1) + "}")
+	if _, err := decodeCheckpoint(over); err == nil {
+		t.Errorf("a checkpoint of %d bytes was decoded", maxCheckpointBytes+1)
+	}
+
+	dir := t.TempDir()
+	path, src := filepath.Join(dir, "cp.json"), filepath.Join(dir, "train.jsonl")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &upload{src: &uploadSource{info: info}}
+	if found, err := u.inspectCheckpoint(path); err != nil || found == nil || found.cp == nil || found.cp.UploadID != "upload_1" {
+		t.Errorf("reading a checkpoint file of exactly %d bytes: %+v, %v; want it read whole and decoded", maxCheckpointBytes, found, err)
 	}
 }
 
@@ -154,7 +197,7 @@ func TestCheckpointRecordReplaces(t *testing.T) {
 	for _, r := range []struct {
 		index   int
 		id, md5 string
-	}{{2, "part_c", a}, {0, "part_a", a}, {2, "part_c2", b}} {
+	}{{2, "part_c", a}, {0, "part_a", a}, {2, "part_c2", b}, {1, "part_b", a}} {
 		if err := f.record(r.index, r.id, r.md5); err != nil {
 			t.Fatal(err)
 		}
@@ -167,8 +210,33 @@ func TestCheckpointRecordReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the saved checkpoint does not decode: %v\n%s", err, data)
 	}
-	want := []checkpointPart{{0, "part_a", a}, {2, "part_c2", b}}
+	want := []checkpointPart{{0, "part_a", a}, {1, "part_b", a}, {2, "part_c2", b}}
 	if !reflect.DeepEqual(cp.Parts, want) {
-		t.Errorf("parts %+v, want %+v", cp.Parts, want)
+		t.Errorf("parts %+v, want %+v (by index, whatever order they finished in)", cp.Parts, want)
+	}
+}
+
+// TestCheckpointRemove: removing a checkpoint that is already gone is not an error; one that
+// cannot be removed (here a directory that is not empty stands at its path) is reported.
+func TestCheckpointRemove(t *testing.T) {
+	dir := t.TempDir()
+	f := &checkpointFile{path: filepath.Join(dir, "cp.json")}
+	if err := os.WriteFile(f.path, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.remove(); err != nil {
+		t.Errorf("removing the checkpoint: %v", err)
+	}
+	if _, err := os.Stat(f.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the checkpoint is still there: %v", err)
+	}
+	if err := f.remove(); err != nil {
+		t.Errorf("removing a checkpoint already gone: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.path, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.remove(); err == nil {
+		t.Error("a checkpoint path that could not be removed was reported removed")
 	}
 }

@@ -133,8 +133,8 @@ func TestListAllFilesStopsOnErrors(t *testing.T) {
 	for _, err := range lc.ListAllFiles(context.Background(), nil) {
 		if err != nil {
 			errs++
-			if !strings.Contains(err.Error(), "no new cursor") {
-				t.Errorf("error %v does not explain the cursor", err)
+			if !strings.Contains(err.Error(), "listing page 3 of files") || !strings.Contains(err.Error(), "no new cursor") {
+				t.Errorf("error %v does not name the page (the third) and explain the cursor", err)
 			}
 		} else {
 			files++

@@ -326,6 +326,9 @@ func TestLostRepliesOfTheOtherOperations(t *testing.T) {
 		if fileCount(t, c) != 0 {
 			t.Error("the File still exists")
 		}
+		if del, err := c.DeleteFile(ctx, f.ID); err == nil {
+			t.Errorf("deleting it again, every reply received: %+v, want the 404 (only a lost reply means it was deleted)", del)
+		}
 	})
 	t.Run("cancelUpload", func(t *testing.T) {
 		srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultLostResponse, 1, "cancelUpload")})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestHashPass: the whole file's md5, and each asked-for part's md5, for sizes around the part
@@ -40,6 +41,21 @@ func TestHashPass(t *testing.T) {
 				}
 			})
 		}
+	}
+	// No part size: the whole source is one part. (A second part reported ends the pass, and the
+	// timeout is a guard against a loop that would not advance.)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, reported, first := []byte("0123456789"), 0, ""
+	whole, err := hashPass(ctx, bytes.NewReader(data), 10, true, 0, func(int) bool { return true }, func(i int, s string) {
+		if reported++; reported == 1 {
+			first = fmt.Sprintf("%d:%s", i, s)
+		} else {
+			cancel()
+		}
+	})
+	if err != nil || whole != sum(data) || reported != 1 || first != "0:"+sum(data) {
+		t.Errorf("part size 0: whole %s, %d part(s) reported, the first %s, %v; want %s, as the one part 0", whole, reported, first, err, sum(data))
 	}
 	if _, err := hashPass(context.Background(), bytes.NewReader(make([]byte, 10)), 20, false, 4, func(int) bool { return true }, func(int, string) {}); !errors.Is(err, ErrSourceChanged) {
 		t.Errorf("a short source: %v, want ErrSourceChanged", err)

@@ -275,7 +275,8 @@ func TestFailureOutcomes(t *testing.T) {
 			path := writeFile(t, "train.jsonl", data)
 			dir := t.TempDir()
 			checkpoint := filepath.Join(dir, "cp.json")
-			opts := helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize, Concurrency: 1, MaxRetries: 1, Checkpoint: checkpoint}
+			n := &notes{}
+			opts := helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize, Concurrency: 1, MaxRetries: 1, Checkpoint: checkpoint, Notify: n.add}
 			on.Store(true)
 			_, err := c.UploadFile(hangGuard(t), path, opts)
 			on.Store(false)
@@ -286,6 +287,9 @@ func TestFailureOutcomes(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t, upErr)
 			}
+			if tc.resumable && !strings.Contains(err.Error(), "before it expires at ") {
+				t.Errorf("%q does not say by when it can be resumed", err)
+			}
 			if u, _ := srv.Upload(upErr.UploadID); u.Status != tc.status {
 				t.Errorf("the Upload is %q, want %q", u.Status, tc.status)
 			}
@@ -295,6 +299,9 @@ func TestFailureOutcomes(t *testing.T) {
 			}
 			if names := dirNames(t, dir); len(names) > 1 || (len(names) == 1 && names[0] != "cp.json") {
 				t.Errorf("left in the checkpoint's directory: %v", names)
+			}
+			if msg := n.all(); strings.Contains(msg, "removing checkpoint") {
+				t.Errorf("Notify says removing the checkpoint failed: %q", msg)
 			}
 
 			before := srv.Stats().Operations["addUploadPart"]

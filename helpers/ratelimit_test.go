@@ -3,7 +3,9 @@ package helpers_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,6 +67,11 @@ func TestRateLimitWithoutEnd(t *testing.T) {
 	}
 	if n := srv.Stats().Faults[conformance.Fault429]; n < 4 {
 		t.Errorf("%d 429s: the parts were not put back in the queue", n)
+	}
+	// The error names the part that gave up and its bytes (whichever of the four it was).
+	m := regexp.MustCompile(`part (\d) \(bytes (\d+)-(\d+)\): every request was answered 429`).FindStringSubmatch(err.Error())
+	if m == nil || m[2] != fmt.Sprint(int(m[1][0]-'0')*testPartSize) || m[3] != fmt.Sprint((int(m[1][0]-'0')+1)*testPartSize-1) {
+		t.Errorf("error %v does not name a part and its bytes", err)
 	}
 }
 

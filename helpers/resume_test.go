@@ -160,18 +160,7 @@ func TestResumeStartsAfreshWhenExpired(t *testing.T) {
 	old := crashAfter(t, c, path, checkpoint, 1, &notes)
 
 	// Age the checkpoint: its Upload expired an hour ago.
-	raw, _ := os.ReadFile(checkpoint)
-	var cp map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber() // keep mtime_ns exact
-	if err := dec.Decode(&cp); err != nil {
-		t.Fatal(err)
-	}
-	cp["expires_at"] = time.Now().Add(-time.Hour).Unix()
-	raw, _ = json.Marshal(cp)
-	if err := os.WriteFile(checkpoint, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	setExpiresAt(t, checkpoint, time.Now().Add(-time.Hour).Unix())
 	up, err := c.UploadFile(context.Background(), path, helpers.UploadOptions{
 		Purpose: "fine-tune", PartSize: testPartSize, Checkpoint: checkpoint,
 		Notify: func(m string) { notes = append(notes, m) },
@@ -183,4 +172,49 @@ func TestResumeStartsAfreshWhenExpired(t *testing.T) {
 		t.Errorf("upload %s (old %s), notes %q: want a new Upload and a note that the old expired", up.ID, old.UploadID, notes)
 	}
 	checkUploaded(t, c, srv, up, data)
+}
+
+// setExpiresAt rewrites the expires_at of the checkpoint at path.
+func setExpiresAt(t *testing.T, path string, unix int64) {
+	t.Helper()
+	raw, _ := os.ReadFile(path)
+	var cp map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber() // keep mtime_ns exact
+	if err := dec.Decode(&cp); err != nil {
+		t.Fatal(err)
+	}
+	cp["expires_at"] = unix
+	raw, _ = json.Marshal(cp)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestResumeAtTheExpirySecond: at the second of its expires_at (by the API's clock, here a
+// server clock that stands still) a checkpointed Upload has expired, as complete's check has it:
+// it is not resumed, nor cancelled (the API would refuse), and Notify says it has expired.
+func TestResumeAtTheExpirySecond(t *testing.T) {
+	clock := &fakeClock{}
+	clock.set(nowUnix())
+	srv := startServer(t, conformance.ServerOptions{Now: clock.Now})
+	c := newClient(t, srv.URL)
+	data := pattern(3 * testPartSize)
+	path := writeFile(t, "train.jsonl", data)
+	checkpoint := filepath.Join(t.TempDir(), "cp.json")
+	var notes []string
+	old := crashAfter(t, c, path, checkpoint, 1, &notes)
+	setExpiresAt(t, checkpoint, clock.Now().Unix())
+	cancels := srv.Stats().Operations["cancelUpload"]
+	up, err := c.UploadFile(hangGuard(t), path, helpers.UploadOptions{
+		Purpose: "fine-tune", PartSize: testPartSize, Checkpoint: checkpoint,
+		Notify: func(m string) { notes = append(notes, m) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.ID == old.UploadID || !containsNote(notes, "has expired") || srv.Stats().Operations["cancelUpload"] != cancels {
+		t.Errorf("upload %s (old %s), %d cancel(s), notes %q: want a new Upload, no cancel and a note that the old expired",
+			up.ID, old.UploadID, srv.Stats().Operations["cancelUpload"]-cancels, notes)
+	}
 }

@@ -192,8 +192,8 @@ func TestPartRefusedFor4xxIsNotRetried(t *testing.T) {
 				Purpose: "batch", MaxRetries: 3,
 			})
 			var apiErr *helpers.APIError
-			if !errors.As(err, &apiErr) || apiErr.StatusCode != status {
-				t.Fatalf("err = %v, want the part's %d", err, status)
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != status || !strings.Contains(err.Error(), "part 0 (bytes 0-99), attempt 1:") {
+				t.Fatalf("err = %v, want the part's %d, naming the part, its bytes and the attempt", err, status)
 			}
 			if n := oc.count("addUploadPart"); n != 1 {
 				t.Errorf("the refused part was sent %d times, want once", n)

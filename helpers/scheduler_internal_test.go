@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,5 +86,28 @@ func TestBudgetPausesAfterA429(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second): // a bound for a failing test, far above the 20 ms
 		t.Fatal("the waiter held by the pause was never woken: nothing ends a pause but another request")
+	}
+}
+
+// TestSchedulingOfAPlainReaderIsFixed: with Concurrency 0, a plain reader (whose parts are held
+// in buffers, one per part in flight) gets a fixed budget of DefaultConcurrency, while an
+// io.ReaderAt gets the adaptive window; a Concurrency given is kept for both.
+func TestSchedulingOfAPlainReaderIsFixed(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		src         *uploadSource
+		concurrency int
+		fixed       int // 0: adaptive
+	}{
+		{"plain reader, 0", &uploadSource{stream: strings.NewReader("x"), size: 1}, 0, DefaultConcurrency},
+		{"plain reader, 2", &uploadSource{stream: strings.NewReader("x"), size: 1}, 2, 2},
+		{"reader-at, 0", &uploadSource{at: strings.NewReader("x"), size: 1}, 0, 0},
+		{"reader-at, 2", &uploadSource{at: strings.NewReader("x"), size: 1}, 2, 2},
+	} {
+		o := UploadOptions{Concurrency: tc.concurrency}
+		b, q := o.scheduling(tc.src)
+		if q == nil || b.fixed != tc.fixed || (b.ctl == nil) != (tc.fixed != 0) || o.Concurrency != tc.fixed {
+			t.Errorf("%s: fixed %d, adaptive %v, Concurrency %d; want fixed %d (0: adaptive)", tc.name, b.fixed, b.ctl != nil, o.Concurrency, tc.fixed)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -158,3 +159,36 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }
+
+// TestOriginOf: two URLs are of one origin when scheme, host and port agree, the scheme's
+// default port standing for a missing one; another port is another origin (the key's headers
+// go only to the API's own origin).
+func TestOriginOf(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"https://API.example.com/v1", "https://api.example.com:443/v1/files"},
+		{"http://127.0.0.1/v1", "http://127.0.0.1:80/x"},
+		{"http://127.0.0.1:5000/v1", "HTTP://127.0.0.1:5000/other"},
+	} {
+		if a, b := originOf(mustParse(t, tc.a)), originOf(mustParse(t, tc.b)); a != b {
+			t.Errorf("%s and %s: origins %q and %q, want one", tc.a, tc.b, a, b)
+		}
+	}
+	for _, tc := range []struct{ a, b string }{
+		{"http://127.0.0.1:5000/v1", "http://127.0.0.1:5001/v1"},
+		{"http://127.0.0.1:5000/v1", "http://127.0.0.1/v1"},
+		{"https://api.example.com/v1", "http://api.example.com/v1"},
+	} {
+		if a, b := originOf(mustParse(t, tc.a)), originOf(mustParse(t, tc.b)); a == b {
+			t.Errorf("%s and %s: both of origin %q, want two", tc.a, tc.b, a)
+		}
+	}
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -283,3 +283,41 @@ func TestWindowTrustsBytesOnlyWhileStreaming(t *testing.T) {
 		t.Fatalf("window %d, trial %v: the bytes decided a plateau", c.window(), c.trial)
 	}
 }
+
+// TestWindowFinishedMeasuresAndReports: a measurement needs half the window of requests (at
+// least 2) over at least windowMinEpoch; finished reports whether the window changed: not for a
+// request that leaves too few measured, yes for the one that completes a measurement at a busy
+// window (which then grows).
+func TestWindowFinishedMeasuresAndReports(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	c := newWindowController(4, 32, t0)
+	for range 4 {
+		c.started(t0)
+	}
+	end := t0.Add(300 * time.Millisecond)
+	if c.finished(end, t0, 1<<20, true) || c.window() != 4 {
+		t.Errorf("one request measured: changed, or window %d; want no change from 4", c.window())
+	}
+	if !c.finished(end, t0, 1<<20, true) || c.window() != 8 {
+		t.Errorf("two requests measured at a full window: window %d, change not reported; want 8, reported", c.window())
+	}
+	// At 8, a measurement needs half the window, 4 requests: 3 change nothing.
+	for range 8 {
+		c.started(end)
+	}
+	for i := range 3 {
+		if c.finished(end.Add(300*time.Millisecond), end, 1<<20, true) || c.window() != 8 {
+			t.Errorf("window 8, %d requests measured: changed (window %d); want no change", i+1, c.window())
+		}
+	}
+
+	// The shortest measurement, windowMinEpoch, is long enough.
+	c = newWindowController(4, 32, t0)
+	for range 4 {
+		c.started(t0)
+	}
+	c.finished(t0.Add(windowMinEpoch), t0, 1<<20, true)
+	if !c.finished(t0.Add(windowMinEpoch), t0, 1<<20, true) || c.window() != 8 {
+		t.Errorf("two requests measured over exactly windowMinEpoch: window %d; want 8", c.window())
+	}
+}
