@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai-uploads/uploads/helpers"
+)
+
+// TestBatchShowsFilesInTheOrderGiven: the live block lists the files in flight in the order of
+// the paths, whichever started first.
+func TestBatchShowsFilesInTheOrderGiven(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	b := newBatch([]string{"a.jsonl", "b.jsonl", "c.jsonl"}, []int64{1 << 20, 1 << 20, 1 << 20})
+	for _, i := range []int{2, 0, 1} {
+		b.observe(helpers.FileProgress{Index: i, Progress: helpers.Progress{Phase: helpers.PhaseSending, TotalBytes: 1 << 20, Streams: 4}}, start)
+	}
+	lines := b.lines(79, start)
+	if len(lines) != 4 {
+		t.Fatalf("block %q, want three files and the total", lines)
+	}
+	for k, name := range []string{"a.jsonl", "b.jsonl", "c.jsonl", "total"} {
+		if !strings.HasPrefix(lines[k], name+" ") {
+			t.Errorf("line %d is %q, want %s's", k, lines[k], name)
+		}
+	}
+}
+
+// TestBatchFinalTotal: the total's final line counts the files done, failed and not started,
+// the bytes of the files done only, and their average rate over the time the batch took; a batch
+// that ended the instant it started has no rate to show.
+func TestBatchFinalTotal(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	b := newBatch([]string{"a.jsonl", "b.jsonl", "c.jsonl"}, []int64{2 << 20, 1 << 20, 3 << 20})
+	b.observe(helpers.FileProgress{Index: 0, Progress: helpers.Progress{Phase: helpers.PhaseSending, TotalBytes: 2 << 20}}, start)
+	b.observe(helpers.FileProgress{Index: 1, Progress: helpers.Progress{Phase: helpers.PhaseSending, TotalBytes: 1 << 20}}, start)
+	b.observe(helpers.FileProgress{Index: 1, Progress: helpers.Progress{Phase: helpers.PhaseFailed, BytesSent: 1 << 19, TotalBytes: 1 << 20}}, start.Add(time.Second))
+	b.observe(helpers.FileProgress{Index: 0, Progress: helpers.Progress{Phase: helpers.PhaseDone, BytesSent: 2 << 20, TotalBytes: 2 << 20}}, start.Add(2*time.Second))
+	want := "total: 1 of 3 files done, 1 failed, 1 not started; 2.00 MiB in 2s (1.00 MiB/s)"
+	if got := b.totalFinal(1<<16, start.Add(2*time.Second)); got != want {
+		t.Errorf("final total\n%q, want\n%q", got, want)
+	}
+
+	at := newBatch([]string{"a.jsonl"}, []int64{1 << 20})
+	at.observe(helpers.FileProgress{Index: 0, Progress: helpers.Progress{Phase: helpers.PhaseDone, BytesSent: 1 << 20, TotalBytes: 1 << 20}}, start)
+	want = "total: 1 of 1 files done; 1.00 MiB in 0s"
+	if got := at.totalFinal(1<<16, start); got != want {
+		t.Errorf("final total of an instant batch\n%q, want\n%q", got, want)
+	}
+}
