@@ -1,0 +1,95 @@
+package main
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/openai-uploads/uploads/helpers"
+)
+
+// sending observes a sending report of sent bytes (of total) at start plus at.
+func sending(tr *transfer, start time.Time, at time.Duration, sent, total int64) {
+	tr.observe(helpers.Progress{Phase: helpers.PhaseSending, BytesSent: sent, TotalBytes: total}, start.Add(at))
+}
+
+// TestRateIsTheAverageOverTheWindow: the rate is the bytes over the time between the oldest and
+// the newest sample of the last rateWindow, not over the last two samples (a burst after a steady
+// run lifts it by its share of the window only), and samples older than the window are dropped.
+func TestRateIsTheAverageOverTheWindow(t *testing.T) {
+	const mib = 1 << 20
+	start := time.Unix(1_700_000_000, 0)
+	tr := transfer{label: "a"}
+	for s := range 6 {
+		sending(&tr, start, time.Duration(s)*time.Second, int64(s)*10*mib, 1<<30)
+	}
+	sending(&tr, start, 6*time.Second, 110*mib, 1<<30) // a burst: 60 MiB in the last second
+	if r, ok := tr.rate(start.Add(6 * time.Second)); !ok || math.Abs(r-110*mib/6.0) > 1 {
+		t.Errorf("rate after a burst %.0f (%v), want %.0f: 110 MiB over 6 s", r, ok, 110*mib/6.0)
+	}
+	for s := 7; s <= 30; s++ {
+		sending(&tr, start, time.Duration(s)*time.Second, int64(110+(s-6)*10)*mib, 1<<30)
+	}
+	if r, ok := tr.rate(start.Add(30 * time.Second)); !ok || math.Abs(r-10*mib) > 1 {
+		t.Errorf("rate after 24 s at 10 MiB/s %.0f (%v), want %d: the burst left the window", r, ok, 10*mib)
+	}
+}
+
+// TestRateWarmupAndInstantReports: no rate is shown before rateWarmup of sending (from the
+// moment it is reached, one is), and none when every sample came at the same instant.
+func TestRateWarmupAndInstantReports(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	tr := transfer{label: "a"}
+	sending(&tr, start, 0, 0, 100)
+	sending(&tr, start, time.Second, 10, 100)
+	if _, ok := tr.rate(start.Add(rateWarmup - time.Millisecond)); ok {
+		t.Errorf("a rate before the warm-up ends")
+	}
+	if r, ok := tr.rate(start.Add(rateWarmup)); !ok || r != 10 {
+		t.Errorf("rate at the end of the warm-up %v (%v), want 10 B/s", r, ok)
+	}
+
+	instant := transfer{label: "b"}
+	sending(&instant, start, 0, 0, 100)
+	sending(&instant, start, 0, 10, 100)
+	if r, ok := instant.rate(start.Add(2 * time.Second)); ok {
+		t.Errorf("rate %v from samples all at one instant", r)
+	}
+}
+
+// TestETAAtOneBytePerSecond: the ETA is the bytes left over the rate, down to a rate of 1 B/s.
+func TestETAAtOneBytePerSecond(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	tr := transfer{label: "a"}
+	sending(&tr, start, 0, 0, 10)
+	sending(&tr, start, 2*time.Second, 2, 10)
+	if d, ok := tr.eta(start.Add(2 * time.Second)); !ok || d != 8*time.Second {
+		t.Errorf("ETA %v (%v), want 8s: 8 bytes left at 1 B/s", d, ok)
+	}
+}
+
+// TestPercentOf: the share done, rounded down; 0 of an empty total (an empty file) is 0%.
+func TestPercentOf(t *testing.T) {
+	for _, c := range []struct {
+		n, total int64
+		want     int
+	}{{0, 0, 0}, {0, 3, 0}, {1, 3, 33}, {2, 3, 66}, {3, 3, 100}, {8 << 30, 8 << 30, 100}} {
+		if got := percentOf(c.n, c.total); got != c.want {
+			t.Errorf("percentOf(%d, %d) = %d, want %d", c.n, c.total, got, c.want)
+		}
+	}
+}
+
+// TestLayoutKeepsTheEarlierOfEqualPriority: of two pieces of the same priority of which only one
+// fits, the one earlier in the line is kept.
+func TestLayoutKeepsTheEarlierOfEqualPriority(t *testing.T) {
+	pieces := []piece{text(0, "name"), text(1, "first"), text(1, "later")}
+	for _, c := range []struct {
+		width int
+		want  string
+	}{{10, "name first"}, {15, "name first"}, {16, "name first later"}} {
+		if got := layout(c.width, pieces, nil); got != c.want {
+			t.Errorf("at %d columns %q, want %q", c.width, got, c.want)
+		}
+	}
+}
