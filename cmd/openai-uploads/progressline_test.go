@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,71 @@ func TestLayoutKeepsTheEarlierOfEqualPriority(t *testing.T) {
 	}{{10, "name first"}, {15, "name first"}, {16, "name first later"}} {
 		if got := layout(c.width, pieces, nil); got != c.want {
 			t.Errorf("at %d columns %q, want %q", c.width, got, c.want)
+		}
+	}
+}
+
+// TestLayoutTakesTheLongestTextThatFits: once the pieces are kept, each (by priority) takes its
+// longest text that still fits, exactly at the width too, and what it takes is not left to the
+// pieces after it.
+func TestLayoutTakesTheLongestTextThatFits(t *testing.T) {
+	one := []piece{text(0, "name"), text(1, "long text here", "short")}
+	two := []piece{text(0, "name"), text(1, "aaaaaaaaaa", "a"), text(2, "bbbbbbbbbb", "b")}
+	for _, c := range []struct {
+		pieces []piece
+		width  int
+		want   string
+	}{
+		{one, 19, "name long text here"},
+		{one, 18, "name short"},
+		{two, 17, "name aaaaaaaaaa b"},
+		{two, 25, "name aaaaaaaaaa b"},
+		{two, 26, "name aaaaaaaaaa bbbbbbbbbb"},
+	} {
+		if got := layout(c.width, c.pieces, nil); got != c.want {
+			t.Errorf("at %d columns %q, want %q", c.width, got, c.want)
+		}
+	}
+}
+
+// TestLayoutBarTakesTheColumnsLeft: the bar takes the columns the other pieces leave, up to
+// barMax, so that the line is exactly as wide as the terminal allows (or barMax caps it).
+func TestLayoutBarTakesTheColumnsLeft(t *testing.T) {
+	pieces := []piece{text(0, "a.jsonl"), {bar: true, prio: 1}}
+	half := func(w int) string { return barOf(w, 5, 10) }
+	for _, c := range []struct {
+		width int
+		want  string
+	}{
+		{30, "a.jsonl [" + strings.Repeat("=", 9) + ">" + strings.Repeat(" ", 10) + "]"},  // 22 columns of bar
+		{80, "a.jsonl [" + strings.Repeat("=", 19) + ">" + strings.Repeat(" ", 20) + "]"}, // barMax, 42
+	} {
+		if got := layout(c.width, pieces, half); got != c.want {
+			t.Errorf("at %d columns\n%q, want\n%q", c.width, got, c.want)
+		}
+	}
+}
+
+// TestBarOf: a bar of w columns, brackets included, filled to done/total, an arrow at the front
+// until full; no room inside (w < 3) is no bar; an empty total is an empty bar.
+func TestBarOf(t *testing.T) {
+	for _, c := range []struct {
+		w           int
+		done, total int64
+		want        string
+	}{
+		{2, 1, 1, ""},
+		{3, 0, 10, "[ ]"},
+		{3, 10, 10, "[=]"},
+		{12, 0, 10, "[          ]"},
+		{12, 1, 10, "[>         ]"},
+		{12, 5, 10, "[====>     ]"},
+		{12, 10, 10, "[==========]"},
+		{12, 20, 10, "[==========]"},
+		{12, 0, 0, "[          ]"},
+	} {
+		if got := barOf(c.w, c.done, c.total); got != c.want {
+			t.Errorf("barOf(%d, %d, %d) = %q, want %q", c.w, c.done, c.total, got, c.want)
 		}
 	}
 }
