@@ -159,3 +159,64 @@ func TestBarOf(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatElapsed: to the second, as seconds, minutes and seconds, or hours and minutes.
+func TestFormatElapsed(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{1500 * time.Millisecond, "2s"},
+		{59 * time.Second, "59s"},
+		{65 * time.Second, "1m05s"},
+		{3599 * time.Second, "59m59s"},
+		{time.Hour, "1h00m"},
+		{2*time.Hour + 3*time.Minute + 5*time.Second, "2h03m"},
+		{27*time.Hour + 59*time.Minute, "27h59m"},
+	} {
+		if got := formatElapsed(c.d); got != c.want {
+			t.Errorf("formatElapsed(%v) = %q, want %q", c.d, got, c.want)
+		}
+	}
+}
+
+// TestDoneLinesSayTheAverageAndTheCounts: a finished upload's final and plain lines give its size
+// over its time (none when it took no time at all) and its retries and 429s, only when there
+// were some.
+func TestDoneLinesSayTheAverageAndTheCounts(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	done := func(after time.Duration, retries, throttled int) transfer {
+		tr := transfer{label: "a.jsonl"}
+		tr.observe(helpers.Progress{Phase: helpers.PhaseSending, TotalBytes: 2 << 20, TotalParts: 2, Streams: 2}, start)
+		tr.observe(helpers.Progress{Phase: helpers.PhaseDone, BytesSent: 2 << 20, TotalBytes: 2 << 20, PartsDone: 2, TotalParts: 2, Streams: 2,
+			Retries: retries, Throttled: throttled}, start.Add(after))
+		return tr
+	}
+	slow, instant := done(2*time.Second, 1, 2), done(0, 0, 0)
+	for _, c := range []struct{ got, want string }{
+		{slow.finalLine(200, start.Add(2*time.Second)), "a.jsonl done 2.00 MiB in 2s (1.00 MiB/s) 1 retry 2 rate-limited"},
+		{slow.plain(start.Add(2 * time.Second)), "a.jsonl: done, 2.00 MiB in 2s (1.00 MiB/s), parts 2/2, 1 retry, 2 rate-limited (429, sent again)"},
+		{instant.finalLine(200, start), "a.jsonl done 2.00 MiB in 0s"},
+		{instant.plain(start), "a.jsonl: done, 2.00 MiB in 0s, parts 2/2"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got\n%q, want\n%q", c.got, c.want)
+		}
+	}
+}
+
+// TestSharedFileWaitsUntilItSends: one of several files says waiting (for a share of the
+// streams) until its first bytes are sent, then sending.
+func TestSharedFileWaitsUntilItSends(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	tr := transfer{label: "a.jsonl", shared: true}
+	sending(&tr, start, 0, 0, 1<<20)
+	if line := tr.line(79, start); !strings.HasPrefix(line, "a.jsonl waiting [") {
+		t.Errorf("before any byte: %q", line)
+	}
+	sending(&tr, start, time.Second, 1, 1<<20)
+	if line := tr.line(79, start.Add(time.Second)); !strings.HasPrefix(line, "a.jsonl sending [") {
+		t.Errorf("once sending: %q", line)
+	}
+}
