@@ -242,3 +242,17 @@ func TestUploadCommandInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// TestExpiresAfterAsJSON: --expires-after also takes the API's JSON object, alone: unknown keys,
+// a second value after it and a seconds that is not a number are refused.
+func TestExpiresAfterAsJSON(t *testing.T) {
+	ea, err := parseExpiresAfter(`{"anchor":"created_at","seconds":3600}`)
+	if err != nil || ea.Seconds != 3600 || ea.Anchor != "created_at" {
+		t.Errorf("the API's object: %+v, %v", ea, err)
+	}
+	for _, s := range []string{`{"seconds":3600} {"seconds":7200}`, `{"seconds":3600}x`, `{"seconds":3600,"after":1}`, `{"seconds":"soon"}`} {
+		if ea, err := parseExpiresAfter(s); err == nil {
+			t.Errorf("%s: accepted as %+v", s, ea)
+		}
+	}
+}
