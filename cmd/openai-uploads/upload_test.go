@@ -256,3 +256,19 @@ func TestExpiresAfterAsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadInPartsOfOneByte: --part-size 1, the smallest part, is taken: a 5-byte file goes up
+// in 5 parts.
+func TestUploadInPartsOfOneByte(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	data := []byte("12345")
+	r := runApp(t, context.Background(), validatingApp(t, ""), "upload", tempFile(t, "five.txt", data), "--purpose", "batch",
+		"--part-size", "1", "--api-key", cliKey, "--base-url", srv.URL)
+	up := decodeUpload(t, r)
+	if up.File.Bytes != 5 || !strings.Contains(r.stderr, "parts 5/5") {
+		t.Errorf("File %+v, stderr:\n%s\nwant 5 bytes in parts 5/5", up.File, r.stderr)
+	}
+	if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
+		t.Errorf("content %q", got)
+	}
+}
