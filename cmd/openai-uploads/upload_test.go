@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
+	"github.com/openai-uploads/uploads/helpers"
 )
 
 const cliKey = "sk-cli-test-KEY-77aa"
@@ -257,18 +259,22 @@ func TestExpiresAfterAsJSON(t *testing.T) {
 	}
 }
 
-// TestUploadInPartsOfOneByte: --part-size 1, the smallest part, is taken: a 5-byte file goes up
-// in 5 parts.
-func TestUploadInPartsOfOneByte(t *testing.T) {
+// TestUploadAtTheSmallestAndLargestSettings: --part-size 1, the smallest part, is taken (a
+// 5-byte file goes up in 5 parts), with one part at a time (--concurrency 1) and with the most
+// parts in flight (--concurrency 32).
+func TestUploadAtTheSmallestAndLargestSettings(t *testing.T) {
 	srv := refServer(t, conformance.ServerOptions{})
 	data := []byte("12345")
-	r := runApp(t, context.Background(), validatingApp(t, ""), "upload", tempFile(t, "five.txt", data), "--purpose", "batch",
-		"--part-size", "1", "--api-key", cliKey, "--base-url", srv.URL)
-	up := decodeUpload(t, r)
-	if up.File.Bytes != 5 || !strings.Contains(r.stderr, "parts 5/5") {
-		t.Errorf("File %+v, stderr:\n%s\nwant 5 bytes in parts 5/5", up.File, r.stderr)
-	}
-	if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
-		t.Errorf("content %q", got)
+	path := tempFile(t, "five.txt", data)
+	for _, concurrency := range []string{"1", fmt.Sprint(helpers.MaxConcurrency)} {
+		r := runApp(t, context.Background(), validatingApp(t, ""), "upload", path, "--purpose", "batch",
+			"--part-size", "1", "--concurrency", concurrency, "--api-key", cliKey, "--base-url", srv.URL)
+		up := decodeUpload(t, r)
+		if up.File.Bytes != 5 || !strings.Contains(r.stderr, "parts 5/5") {
+			t.Errorf("--concurrency %s: File %+v, stderr:\n%s\nwant 5 bytes in parts 5/5", concurrency, up.File, r.stderr)
+		}
+		if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
+			t.Errorf("--concurrency %s: content %q", concurrency, got)
+		}
 	}
 }
