@@ -278,3 +278,20 @@ func TestUploadAtTheSmallestAndLargestSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxRetriesFlag: --max-retries 0 means no retry (a part answered 500 fails the upload), and
+// --max-retries 1 means one (the same 500 is retried and the upload completes).
+func TestMaxRetriesFlag(t *testing.T) {
+	path := tempFile(t, "a.jsonl", sample(1000))
+	for _, c := range []struct {
+		retries string
+		code    int
+	}{{"0", exitFail}, {"1", exitOK}} {
+		srv := refServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.Fault500}}})
+		r := runApp(t, context.Background(), validatingApp(t, ""), "upload", path, "--purpose", "batch", "-q",
+			"--max-retries", c.retries, "--api-key", cliKey, "--base-url", srv.URL)
+		if r.code != c.code {
+			t.Errorf("--max-retries %s after one 500: exit %d, want %d\n%s", c.retries, r.code, c.code, r.stderr)
+		}
+	}
+}
