@@ -295,3 +295,15 @@ func TestMaxRetriesFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiresAfterBounds: seconds from 3600 (1 hour) to 2592000 (30 days), both included.
+func TestExpiresAfterBounds(t *testing.T) {
+	for _, c := range []struct {
+		s  string
+		ok bool
+	}{{"seconds=3599", false}, {"seconds=3600", true}, {"seconds=2592000", true}, {"seconds=2592001", false}, {`{"seconds":2592000}`, true}} {
+		if _, err := parseExpiresAfter(c.s); (err == nil) != c.ok {
+			t.Errorf("%s: error %v, want accepted %v", c.s, err, c.ok)
+		}
+	}
+}
