@@ -57,10 +57,10 @@ func TestUploadFailureSaysWhatToDoNext(t *testing.T) {
 }
 
 // TestWrapWords: lines at most the width, the words in order, the lines after the first
-// indented; a word too long is cut; no terminal leaves the line whole.
+// indented, from a width of 10 up; a word too long is cut; no terminal leaves the line whole.
 func TestWrapWords(t *testing.T) {
 	s := "openai-uploads: Upload upload_w2pG8OiPO0syiDv9nrE5YABh; if this run is killed,"
-	for _, width := range []int{79, 39, 20, 12} {
+	for _, width := range []int{79, 39, 20, 12, 10} { // 10: the narrowest that wraps
 		lines := wrapWords(s, width)
 		var words []string
 		for i, l := range lines {
