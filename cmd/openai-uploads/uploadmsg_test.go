@@ -80,3 +80,16 @@ func TestWrapWords(t *testing.T) {
 		t.Errorf("no terminal: %q", got)
 	}
 }
+
+// TestUnknownOutcomeSaysWhetherCancellingFailed: when complete's outcome is unknown, the message
+// says that cancelling (which would have settled it) failed, and why, only when it did.
+func TestUnknownOutcomeSaysWhetherCancellingFailed(t *testing.T) {
+	cause := errors.New("no reply")
+	failed := uploadFailure(&helpers.UploadError{UploadID: "upload_a", OutcomeUnknown: true, CancelErr: errors.New("cancel: 500"), Err: cause}).Error()
+	if !strings.Contains(failed, "no reply (cancelling it, which would have settled it, failed: cancel: 500); to settle it") {
+		t.Errorf("cancel failed: %q", failed)
+	}
+	if msg := uploadFailure(&helpers.UploadError{UploadID: "upload_a", OutcomeUnknown: true, Err: cause}).Error(); strings.Contains(msg, "cancelling it") {
+		t.Errorf("no cancel error: %q", msg)
+	}
+}
