@@ -76,6 +76,9 @@ func TestWrapWords(t *testing.T) {
 	if got := wrapWords("  cancel it: x", 79); len(got) != 1 || got[0] != "  cancel it: x" {
 		t.Errorf("a short line: %q", got)
 	}
+	if got := wrapWords("two  spaces, 20 wide", 20); len(got) != 1 || got[0] != "two  spaces, 20 wide" {
+		t.Errorf("a line exactly as wide is not left as it is: %q", got)
+	}
 	if got := wrapWords(s, -1); len(got) != 1 || got[0] != s {
 		t.Errorf("no terminal: %q", got)
 	}
