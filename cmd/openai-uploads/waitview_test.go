@@ -18,11 +18,17 @@ func TestPlainWaitSaysEachNewStatusAtMostOncePerSecond(t *testing.T) {
 	v := &waitView{con: newConsole(&buf, nil), id: "file-a", now: func() time.Time { return clock }, limit: time.Minute}
 	v.begin()
 	for _, c := range []struct {
-		at     time.Duration
-		status generated.OpenAIFileStatus
-	}{{0, "uploaded"}, {time.Second, "pending"}, {1500 * time.Millisecond, "running"}, {3 * time.Second, "running"}, {4 * time.Second, "processed"}} {
+		at   time.Duration
+		file *generated.OpenAIFile
+	}{
+		{0, &generated.OpenAIFile{Status: "uploaded"}},
+		{time.Second, &generated.OpenAIFile{Status: "pending"}},
+		{1500 * time.Millisecond, &generated.OpenAIFile{Status: "running"}},
+		{3 * time.Second, &generated.OpenAIFile{Status: "running"}},
+		{4 * time.Second, &generated.OpenAIFile{Status: "processed"}},
+	} {
 		clock = start.Add(c.at)
-		v.polled(&generated.OpenAIFile{Status: c.status})
+		v.polled(c.file)
 	}
 	v.end(&generated.OpenAIFile{Status: "processed"}, nil)
 	want := "file-a: waiting until it is processed (at most 1m0s)\nfile-a: pending, waiting (1s)\nfile-a: processed after 4s\n"
