@@ -180,6 +180,51 @@ func TestPartsCreateAtTheLimit(t *testing.T) {
 	}
 }
 
+// TestFilesCreateAtTheLimit: files create sends a file of exactly 512 MiB, its limit, and cuts
+// stdin off once it goes past the limit, with a usage error naming --file, even before a server
+// that would take more (one that reads and drops whatever it is sent).
+func TestFilesCreateAtTheLimit(t *testing.T) {
+	var received int64
+	lax := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"file-x","object":"file","bytes":536870912,"created_at":1,"filename":"big.bin","purpose":"batch","status":"processed"}`)
+	}))
+	defer lax.Close()
+	args := []string{"--purpose", "batch", "--api-key", cliKey, "--base-url", lax.URL + "/v1"}
+	r := runApp(t, context.Background(), &app{}, append([]string{"files", "create", "--file", sparseFile(t, "big.bin", 512<<20)}, args...)...)
+	if r.code != exitOK || received <= 512<<20 {
+		t.Errorf("a file of 512 MiB: exit %d, the server got %d bytes, stderr %q; want it sent whole", r.code, received, r.stderr)
+	}
+	stdin := io.LimitReader(zeros{}, 512<<20+1)
+	r = runApp(t, context.Background(), &app{stdin: stdin}, append([]string{"files", "create", "--file", "-", "--filename", "big.bin"}, args...)...)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--file: more than 536870912 bytes") {
+		t.Errorf("stdin of 512 MiB + 1: exit %d, stderr %q; want %d naming --file and the limit", r.code, r.stderr, exitUsage)
+	}
+}
+
+// TestFilesListAtTheLimitsOfLimit: --limit takes 1 and 10000, the API's bounds, and sends them;
+// 10001 is refused before any request (0 too: TestOpenAICLICommandErrors).
+func TestFilesListAtTheLimitsOfLimit(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	for _, n := range []string{"1", "2"} {
+		decode[generated.OpenAIFile](t, apiCLI(t, srv, "", "files", "create", "--file", tempFile(t, "f"+n+".txt", []byte(n)), "--purpose", "batch"))
+	}
+	if list := decode[generated.ListFilesResponse](t, apiCLI(t, srv, "", "files", "list", "--limit", "1")); len(list.Data) != 1 || !list.HasMore {
+		t.Errorf("--limit 1: %+v, want one File and more", list)
+	}
+	if list := decode[generated.ListFilesResponse](t, apiCLI(t, srv, "", "files", "list", "--limit", "10000")); len(list.Data) != 2 {
+		t.Errorf("--limit 10000: %+v, want both Files", list)
+	}
+	before := srv.Stats().Requests
+	if r := apiCLI(t, srv, "", "files", "list", "--limit", "10001"); r.code != exitUsage || !strings.Contains(r.stderr, "--limit") {
+		t.Errorf("--limit 10001: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if n := srv.Stats().Requests - before; n != 0 {
+		t.Errorf("--limit 10001 sent %d requests", n)
+	}
+}
+
 // zeros reads as an endless run of zero bytes.
 type zeros struct{}
 

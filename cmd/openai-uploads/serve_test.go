@@ -390,6 +390,9 @@ func TestRequestLine(t *testing.T) {
 	if got := requestLine(at, conformanceRecord("POST", "/v1/uploads/upload_a/parts", 0, 16384, 0, time.Millisecond, "")); !strings.Contains(got, " - in=16384") {
 		t.Errorf("a request without a response: %q", got)
 	}
+	if got := requestLine(at, conformanceRecord("GET", "/v1/files", 200, 0, 10, 1234567*time.Nanosecond, "")); !strings.HasSuffix(got, " out=10 1.23ms") {
+		t.Errorf("the duration is not to 10µs: %q", got)
+	}
 }
 
 func conformanceRecord(method, path string, status int, in, out int64, d time.Duration, cut string) conformance.RequestRecord {

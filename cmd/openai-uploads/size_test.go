@@ -36,6 +36,9 @@ func TestParseSize(t *testing.T) {
 		{" 64MiB ", 64 << 20},
 		{"1.5MiB", 3 << 19},
 		{".5KiB", 512},
+		{".0625KiB", 64},      // a fraction starting with 0
+		{".9765625KiB", 1000}, // a fraction starting with 9
+		{"10.5KiB", 10752},
 		{"100B", 100},
 		{"100b", 100},
 	} {
@@ -54,6 +57,9 @@ func TestParseSize(t *testing.T) {
 		{"1_000", "separators"},
 		{"1.5B", "whole number of bytes"},
 		{"0.1KiB", "whole number of bytes"},
+		{".5", "whole number of bytes"},
+		{"1.05KiB", "whole number of bytes"}, // a 0 after the point is part of the number
+		{"1.9KiB", "whole number of bytes"},  // and so is a 9
 		{"9223372036854775808", "too large"},
 		{"16EiB", "too large"},
 		{"99999999999999999999999", "too large"},
@@ -74,7 +80,7 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestFormatSize(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1 << 20: "1.00 MiB", 150 << 20: "150 MiB", 3 << 19: "1.50 MiB", 12345678: "11.8 MiB"} {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.00 KiB", 1 << 20: "1.00 MiB", 150 << 20: "150 MiB", 3 << 19: "1.50 MiB", 12345678: "11.8 MiB"} {
 		if got := formatSize(n); got != want {
 			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
 		}

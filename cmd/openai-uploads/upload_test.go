@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
+	"github.com/openai-uploads/uploads/helpers"
 )
 
 const cliKey = "sk-cli-test-KEY-77aa"
@@ -240,5 +242,68 @@ func TestUploadCommandInterrupted(t *testing.T) {
 				t.Errorf("the Upload is %q, want %q", newest.Status, tc.status)
 			}
 		})
+	}
+}
+
+// TestExpiresAfterAsJSON: --expires-after also takes the API's JSON object, alone: unknown keys,
+// a second value after it and a seconds that is not a number are refused.
+func TestExpiresAfterAsJSON(t *testing.T) {
+	ea, err := parseExpiresAfter(`{"anchor":"created_at","seconds":3600}`)
+	if err != nil || ea.Seconds != 3600 || ea.Anchor != "created_at" {
+		t.Errorf("the API's object: %+v, %v", ea, err)
+	}
+	for _, s := range []string{`{"seconds":3600} {"seconds":7200}`, `{"seconds":3600}x`, `{"seconds":3600,"after":1}`, `{"seconds":"soon"}`} {
+		if ea, err := parseExpiresAfter(s); err == nil {
+			t.Errorf("%s: accepted as %+v", s, ea)
+		}
+	}
+}
+
+// TestUploadAtTheSmallestAndLargestSettings: --part-size 1, the smallest part, is taken (a
+// 5-byte file goes up in 5 parts), with one part at a time (--concurrency 1) and with the most
+// parts in flight (--concurrency 32).
+func TestUploadAtTheSmallestAndLargestSettings(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	data := []byte("12345")
+	path := tempFile(t, "five.txt", data)
+	for _, concurrency := range []string{"1", fmt.Sprint(helpers.MaxConcurrency)} {
+		r := runApp(t, context.Background(), validatingApp(t, ""), "upload", path, "--purpose", "batch",
+			"--part-size", "1", "--concurrency", concurrency, "--api-key", cliKey, "--base-url", srv.URL)
+		up := decodeUpload(t, r)
+		if up.File.Bytes != 5 || !strings.Contains(r.stderr, "parts 5/5") {
+			t.Errorf("--concurrency %s: File %+v, stderr:\n%s\nwant 5 bytes in parts 5/5", concurrency, up.File, r.stderr)
+		}
+		if got := content(t, srv, up.File.ID); !bytes.Equal(got, data) {
+			t.Errorf("--concurrency %s: content %q", concurrency, got)
+		}
+	}
+}
+
+// TestMaxRetriesFlag: --max-retries 0 means no retry (a part answered 500 fails the upload), and
+// --max-retries 1 means one (the same 500 is retried and the upload completes).
+func TestMaxRetriesFlag(t *testing.T) {
+	path := tempFile(t, "a.jsonl", sample(1000))
+	for _, c := range []struct {
+		retries string
+		code    int
+	}{{"0", exitFail}, {"1", exitOK}} {
+		srv := refServer(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Limit: 1, Kinds: []conformance.FaultKind{conformance.Fault500}}})
+		r := runApp(t, context.Background(), validatingApp(t, ""), "upload", path, "--purpose", "batch", "-q",
+			"--max-retries", c.retries, "--api-key", cliKey, "--base-url", srv.URL)
+		if r.code != c.code {
+			t.Errorf("--max-retries %s after one 500: exit %d, want %d\n%s", c.retries, r.code, c.code, r.stderr)
+		}
+	}
+}
+
+// TestExpiresAfterBounds: seconds from 3600 (1 hour) to 2592000 (30 days), both included.
+func TestExpiresAfterBounds(t *testing.T) {
+	for _, c := range []struct {
+		s  string
+		ok bool
+	}{{"seconds=3599", false}, {"seconds=3600", true}, {"seconds=2592000", true}, {"seconds=2592001", false}, {`{"seconds":2592000}`, true}} {
+		if _, err := parseExpiresAfter(c.s); (err == nil) != c.ok {
+			t.Errorf("%s: error %v, want accepted %v", c.s, err, c.ok)
+		}
 	}
 }

@@ -287,3 +287,22 @@ func TestUploadThroughTheInFlightLimit(t *testing.T) {
 		t.Errorf("stderr does not say parts were rate-limited:\n%s", r.stderr)
 	}
 }
+
+// TestSeveralFilesFlags: --small-file-limit takes 512MiB, POST /files' limit; the flags that
+// describe one file are refused with several PATHs, each saying why.
+func TestSeveralFilesFlags(t *testing.T) {
+	srv := refServer(t, conformance.ServerOptions{})
+	_, paths := severalFiles(t, map[string]int{"a.jsonl": 100, "b.jsonl": 200})
+	base := []string{"upload", paths[0], paths[1], "--purpose", "batch", "-q", "--api-key", cliKey, "--base-url", srv.URL}
+	if r := runApp(t, context.Background(), validatingApp(t, ""), append(base, "--small-file-limit", "512MiB")...); r.code != exitOK || len(stdoutLines(t, r.stdout)) != 2 {
+		t.Errorf("--small-file-limit 512MiB: exit %d\n%s", r.code, r.stderr)
+	}
+	for _, c := range []struct{ flag, value, why string }{
+		{"--filename", "x.jsonl", "--filename cannot be used with several PATHs (got 2): it describes one file"},
+		{"--checkpoint", filepath.Join(t.TempDir(), "cp"), "--checkpoint cannot be used with several PATHs (got 2): a checkpoint resumes one file's Upload"},
+	} {
+		if r := runApp(t, context.Background(), validatingApp(t, ""), append(base, c.flag, c.value)...); r.code != exitUsage || !strings.Contains(r.stderr, c.why) {
+			t.Errorf("%s: exit %d, stderr %q; want %q", c.flag, r.code, r.stderr, c.why)
+		}
+	}
+}

@@ -57,10 +57,10 @@ func TestUploadFailureSaysWhatToDoNext(t *testing.T) {
 }
 
 // TestWrapWords: lines at most the width, the words in order, the lines after the first
-// indented; a word too long is cut; no terminal leaves the line whole.
+// indented, from a width of 10 up; a word too long is cut; no terminal leaves the line whole.
 func TestWrapWords(t *testing.T) {
 	s := "openai-uploads: Upload upload_w2pG8OiPO0syiDv9nrE5YABh; if this run is killed,"
-	for _, width := range []int{79, 39, 20, 12} {
+	for _, width := range []int{79, 39, 20, 12, 10} { // 10: the narrowest that wraps
 		lines := wrapWords(s, width)
 		var words []string
 		for i, l := range lines {
@@ -76,7 +76,23 @@ func TestWrapWords(t *testing.T) {
 	if got := wrapWords("  cancel it: x", 79); len(got) != 1 || got[0] != "  cancel it: x" {
 		t.Errorf("a short line: %q", got)
 	}
+	if got := wrapWords("two  spaces, 20 wide", 20); len(got) != 1 || got[0] != "two  spaces, 20 wide" {
+		t.Errorf("a line exactly as wide is not left as it is: %q", got)
+	}
 	if got := wrapWords(s, -1); len(got) != 1 || got[0] != s {
 		t.Errorf("no terminal: %q", got)
+	}
+}
+
+// TestUnknownOutcomeSaysWhetherCancellingFailed: when complete's outcome is unknown, the message
+// says that cancelling (which would have settled it) failed, and why, only when it did.
+func TestUnknownOutcomeSaysWhetherCancellingFailed(t *testing.T) {
+	cause := errors.New("no reply")
+	failed := uploadFailure(&helpers.UploadError{UploadID: "upload_a", OutcomeUnknown: true, CancelErr: errors.New("cancel: 500"), Err: cause}).Error()
+	if !strings.Contains(failed, "no reply (cancelling it, which would have settled it, failed: cancel: 500); to settle it") {
+		t.Errorf("cancel failed: %q", failed)
+	}
+	if msg := uploadFailure(&helpers.UploadError{UploadID: "upload_a", OutcomeUnknown: true, Err: cause}).Error(); strings.Contains(msg, "cancelling it") {
+		t.Errorf("no cancel error: %q", msg)
 	}
 }

@@ -477,8 +477,8 @@ func TestEditDistance(t *testing.T) {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.d)
 		}
 	}
-	if closeTo("xyz", "demo") || !closeTo("part", "part-size") {
-		t.Errorf("closeTo")
+	if closeTo("xyz", "demo") || !closeTo("part", "part-size") || !closeTo("par", "part-size") || closeTo("pa", "part-size") {
+		t.Errorf("closeTo: a start of 3 characters or more is close, a shorter one is not")
 	}
 }
 
@@ -533,6 +533,22 @@ func TestCompletionScripts(t *testing.T) {
 			if !strings.Contains(string(out), w) {
 				t.Errorf("%v: %q lacks %q", tc.args, out, w)
 			}
+		}
+	}
+}
+
+// TestBadValuesSayWhatTheFlagTakes: a value the parser refuses is said by the kind of the flag
+// it was given to: a number, a duration.
+func TestBadValuesSayWhatTheFlagTakes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"files", "list", "--limit", "abc"}, `--limit: "abc" is not a number`},
+		{[]string{"files", "list", "--stall-timeout", "soon"}, `--stall-timeout: "soon" is not a duration`},
+	} {
+		if r := runCLI(t, "", c.args...); r.code != exitUsage || !strings.Contains(r.stderr, c.says) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", c.args, r.code, r.stderr, c.says)
 		}
 	}
 }
