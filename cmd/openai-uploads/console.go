@@ -142,14 +142,18 @@ func (c *console) show(lines []string) {
 	_, _ = c.out.Write(buf.Bytes())
 }
 
-// finish draws lines in place of the block and leaves them as ordinary output: the block ends.
+// finish draws lines in place of the block and leaves them as ordinary output, whole (a line
+// wider than the terminal wraps: it is not redrawn, so nothing of it is cut): the block ends.
 // Anything held back (a line not ended) follows them.
 func (c *console) finish(lines []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var buf bytes.Buffer
 	c.erase(&buf)
-	c.render(&buf, lines)
+	for _, l := range lines { // final lines stay: the terminal wraps them, never cut to the width
+		buf.WriteString(printable(l, ""))
+		buf.WriteString("\n")
+	}
 	c.live, c.drawnW = nil, nil
 	buf.Write(c.partial)
 	c.partial = nil
