@@ -267,6 +267,12 @@ func TestSweeperRunsOnItsTimer(t *testing.T) {
 	eventually(t, "three sweeps of the 5 ms sweeper", func() bool { return srv.Stats().Sweeps >= 3 })
 	clk.advance(conformance.UploadTTL)
 	eventually(t, "the sweeper frees the part", func() bool { return srv.Stats().StoredBytes == 0 })
+	// The sweep frees the bytes, then reports: wait for its report, then check it is the only one.
+	eventually(t, "the sweep reported", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(logged) > 0
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(logged) != 1 || logged[0].UploadsExpired != 1 || logged[0].BytesFreed != 10 {
