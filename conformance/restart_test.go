@@ -232,3 +232,48 @@ func TestSweepIsRecordedForTheNextServer(t *testing.T) {
 		t.Errorf("restored %+v, want only the 2 expired Uploads, without parts: %+v", got, want)
 	}
 }
+
+// TestRestartDropsPartsWhoseBytesAreGone: a pending Upload's part whose bytes disappeared while
+// the server was down is counted lost and its record dropped, so the next start does not find it
+// again; the Upload itself is kept. The same holds when a File's bytes are gone too.
+func TestRestartDropsPartsWhoseBytesAreGone(t *testing.T) {
+	for _, withFile := range []bool{false, true} {
+		dir := t.TempDir()
+		opts := conformance.ServerOptions{Storage: conformance.DiskStorage, StorageDir: dir}
+		first, err := conformance.Start(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := validatingClient(t, first.URL)
+		up := createUpload(t, c, 3000)
+		if r := addPart(t, c, up.ID, pattern(300)); r.StatusCode() != 200 {
+			t.Fatalf("part: %d %s", r.StatusCode(), r.Body)
+		}
+		lost := 1
+		if withFile {
+			createFile(t, c, "lost.jsonl", pattern(200), "purpose", "batch")
+			lost = 2
+		}
+		if err := first.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blobsOf(t, dir) {
+			if err := os.Remove(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		second, err := conformance.Start(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := second.Restored(); got.Lost != lost || got.Parts != 0 || got.PendingUploads != 1 || got.Files != 0 {
+			t.Errorf("with a lost File %v: restored %+v, want %d lost and the Upload kept", withFile, got, lost)
+		}
+		if err := second.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := start(t, opts).Restored(); got.Lost != 0 || got.Parts != 0 || got.PendingUploads != 1 {
+			t.Errorf("with a lost File %v: third start restored %+v, want the lost records gone", withFile, got)
+		}
+	}
+}
