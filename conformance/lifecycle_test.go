@@ -193,6 +193,14 @@ func TestUploadTTLOption(t *testing.T) {
 			t.Errorf("NewServer accepted UploadTTL %v", ttl)
 		}
 	}
+	// One second, the resolution of expires_at, is the shortest TTL accepted.
+	s, err := conformance.NewServer(conformance.ServerOptions{UploadTTL: time.Second})
+	if err != nil {
+		t.Fatalf("NewServer refused UploadTTL 1s: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestExpiredFilesLeaveTheAPI: past its expires_at a File is no longer listed, retrieved,
