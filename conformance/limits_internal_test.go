@@ -118,3 +118,30 @@ func TestUploadAdmitsPartsUpToExactly8GB(t *testing.T) {
 		t.Errorf("a part going a byte past 8 GB: %v, want upload_too_large", e)
 	}
 }
+
+// TestMemStorageFillsToItsLimitAndFreesOnRemove: memory storage takes blobs up to exactly its
+// limit (its chunks filled one after the other), and removing a blob gives its chunks back, so the space can be used again.
+func TestMemStorageFillsToItsLimitAndFreesOnRemove(t *testing.T) {
+	m := newMemStorage(2 * memChunk)
+	write := func() (blob, error) {
+		w, err := m.create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 { // in half chunks: each chunk is filled before the next is taken
+			if _, err := w.Write(bytes.Repeat([]byte("x"), memChunk/2)); err != nil {
+				w.abort()
+				return blob{}, err
+			}
+		}
+		return w.commit()
+	}
+	b, err := write()
+	if err != nil {
+		t.Fatalf("a blob of exactly the limit: %v", err)
+	}
+	m.remove(b)
+	if _, err := write(); err != nil {
+		t.Errorf("after removing it, the same blob again: %v", err)
+	}
+}
