@@ -24,7 +24,7 @@ func TestCompletedFilesListNewestFirst(t *testing.T) {
 		}
 		ids = append(ids, done.JSON200.File.ID)
 	}
-	ids = append(ids, createFile(t, c, "last.jsonl", []byte("{}"), "purpose", "batch").JSON200.ID)
+	ids = append(ids, mustCreateFile(t, c, "last.jsonl", []byte("{}"), "purpose", "batch").ID)
 	list, err := c.ListFilesWithResponse(ctx, nil)
 	if err != nil || list.JSON200 == nil || len(list.JSON200.Data) != 3 {
 		t.Fatalf("list: %v %s", err, list.Body)

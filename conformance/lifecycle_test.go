@@ -215,8 +215,8 @@ func TestExpiredFilesLeaveTheAPI(t *testing.T) {
 		t.Cleanup(func() { responseViolations(t, report) })
 		ctx := context.Background()
 
-		expiring := createFile(t, c, "a.jsonl", pattern(5000), "purpose", "fine-tune", "expires_after[anchor]", "created_at", "expires_after[seconds]", "3600").JSON200
-		kept := createFile(t, c, "b.pdf", pattern(700), "purpose", "assistants").JSON200
+		expiring := mustCreateFile(t, c, "a.jsonl", pattern(5000), "purpose", "fine-tune", "expires_after[anchor]", "created_at", "expires_after[seconds]", "3600")
+		kept := mustCreateFile(t, c, "b.pdf", pattern(700), "purpose", "assistants")
 		clk.advance(time.Hour)
 
 		if r, _ := c.RetrieveFileWithResponse(ctx, expiring.ID); r.StatusCode() != 404 {

@@ -35,8 +35,8 @@ func testRestart(t *testing.T, sync bool) {
 	}
 	c := validatingClient(t, first.URL)
 	direct := pattern(300<<10 + 7)
-	fileA := createFile(t, c, "direct.jsonl", direct, "purpose", "batch").JSON200
-	deleted := createFile(t, c, "gone.jsonl", []byte("{}"), "purpose", "batch").JSON200
+	fileA := mustCreateFile(t, c, "direct.jsonl", direct, "purpose", "batch")
+	deleted := mustCreateFile(t, c, "gone.jsonl", []byte("{}"), "purpose", "batch")
 	if r, err := c.DeleteFileWithResponse(ctx, deleted.ID); err != nil || r.JSON200 == nil {
 		t.Fatalf("delete: %v", err)
 	}
@@ -108,8 +108,8 @@ func TestRestartCleansTheDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := validatingClient(t, first.URL)
-	kept := createFile(t, c, "kept.jsonl", pattern(100), "purpose", "batch").JSON200
-	lost := createFile(t, c, "lost.jsonl", pattern(200), "purpose", "batch").JSON200
+	kept := mustCreateFile(t, c, "kept.jsonl", pattern(100), "purpose", "batch")
+	lost := mustCreateFile(t, c, "lost.jsonl", pattern(200), "purpose", "batch")
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}

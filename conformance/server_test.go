@@ -43,6 +43,17 @@ func createFile(t *testing.T, c *generated.ClientWithResponses, name string, con
 	return resp
 }
 
+// mustCreateFile is createFile for a test that needs the File: an answer other than 200 ends
+// the test, naming it.
+func mustCreateFile(t *testing.T, c *generated.ClientWithResponses, name string, content []byte, fields ...string) *generated.OpenAIFile {
+	t.Helper()
+	resp := createFile(t, c, name, content, fields...)
+	if resp.JSON200 == nil {
+		t.Fatalf("creating the File %s: %d %s", name, resp.StatusCode(), resp.Body)
+	}
+	return resp.JSON200
+}
+
 func TestServerCreateFile(t *testing.T) {
 	clk := &clock{}
 	clk.now.Store(1_700_000_000)
@@ -64,11 +75,11 @@ func TestServerCreateFile(t *testing.T) {
 		t.Fatalf("content differs: %v", err)
 	}
 
-	batch := createFile(t, c, "in.jsonl", []byte("{}\n"), "purpose", "batch").JSON200
+	batch := mustCreateFile(t, c, "in.jsonl", []byte("{}\n"), "purpose", "batch")
 	if batch.ExpiresAt == nil || *batch.ExpiresAt != batch.CreatedAt+30*24*3600 {
 		t.Errorf("a batch file expires at %v, want 30 days after creation", batch.ExpiresAt)
 	}
-	plain := createFile(t, c, "doc.pdf", []byte("%PDF"), "purpose", "assistants").JSON200
+	plain := mustCreateFile(t, c, "doc.pdf", []byte("%PDF"), "purpose", "assistants")
 	if plain.ExpiresAt != nil {
 		t.Errorf("an assistants file expires at %d, want never", *plain.ExpiresAt)
 	}
@@ -154,7 +165,7 @@ func TestServerListFiles(t *testing.T) {
 		if i%2 == 1 {
 			purpose = "fine-tune"
 		}
-		f := createFile(t, c, fmt.Sprintf("f%d.jsonl", i), []byte("{}"), "purpose", purpose).JSON200
+		f := mustCreateFile(t, c, fmt.Sprintf("f%d.jsonl", i), []byte("{}"), "purpose", purpose)
 		if purpose == "batch" {
 			batchIDs = append(batchIDs, f.ID)
 		}

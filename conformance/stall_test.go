@@ -157,9 +157,9 @@ func TestSteadyBodyIsNotCutOff(t *testing.T) {
 // TestStalledDownloadIsCutOff: a client that stops reading a download is cut off after
 // StallTimeout, which frees its connection and the stored file it held open.
 func TestStalledDownloadIsCutOff(t *testing.T) {
-	srv := start(t, conformance.ServerOptions{StallTimeout: 200 * time.Millisecond})
+	srv := start(t, conformance.ServerOptions{StallTimeout: time.Second})
 	c := validatingClient(t, srv.URL)
-	f := createFile(t, c, "big.jsonl", pattern(32<<20), "purpose", "batch").JSON200
+	f := mustCreateFile(t, c, "big.jsonl", pattern(32<<20), "purpose", "batch")
 	conn, err := net.Dial("tcp", srv.Addr)
 	if err != nil {
 		t.Fatal(err)

@@ -120,7 +120,7 @@ func TestStorageReadFailuresAre500(t *testing.T) {
 	c, report := reportingClient(t, srv.URL)
 	t.Cleanup(func() { responseViolations(t, report) })
 	ctx := context.Background()
-	f := createFile(t, c, "a.jsonl", pattern(1000), "purpose", "batch").JSON200
+	f := mustCreateFile(t, c, "a.jsonl", pattern(1000), "purpose", "batch")
 	up := createUpload(t, c, 3)
 	p := addPart(t, c, up.ID, []byte("abc")).JSON200
 	for _, b := range blobsOf(t, dir) {

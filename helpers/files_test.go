@@ -269,7 +269,7 @@ func TestUploadFilesStalledSmallFileIsSentAgain(t *testing.T) {
 	var notes []string
 	ctx, cancel := context.WithTimeout(hangGuard(t), 30*time.Second) // a guard: the stall lasts until the client gives up
 	defer cancel()
-	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 200 * time.Millisecond,
+	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: time.Second,
 		Notify: func(_ int, _, msg string) { notes = append(notes, msg) }})
 	if err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func TestStalledPartIsRetried(t *testing.T) {
 			data := pattern(int(2 * partSize))
 			g := &progressGuard{t: t}
 			up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{
-				Purpose: "batch", PartSize: partSize, StallTimeout: 200 * time.Millisecond, Progress: g.update,
+				Purpose: "batch", PartSize: partSize, StallTimeout: time.Second, Progress: g.update,
 			})
 			if err != nil {
 				t.Fatal(err)
