@@ -145,3 +145,24 @@ func TestMemStorageFillsToItsLimitAndFreesOnRemove(t *testing.T) {
 		t.Errorf("after removing it, the same blob again: %v", err)
 	}
 }
+
+// TestStartCapsConnections: Start serves at most MaxConnections connections at once, and
+// DefaultMaxConnections when it is 0; a negative MaxConnections means no cap.
+func TestStartCapsConnections(t *testing.T) {
+	for _, tc := range []struct{ opt, want int }{{0, DefaultMaxConnections}, {3, 3}, {-1, 0}} {
+		r, err := Start(ServerOptions{MaxConnections: tc.opt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		if l, ok := r.ln.(*limitListener); ok {
+			got = cap(l.slots)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("MaxConnections %d: a cap of %d connections, want %d (0: none)", tc.opt, got, tc.want)
+		}
+	}
+}

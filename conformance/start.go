@@ -31,6 +31,7 @@ type Running struct {
 	base    context.Context // every request's context derives from it
 	cancel  context.CancelFunc
 	done    chan error
+	ln      net.Listener // what http.Server accepts from: the paced, capped listener
 	once    sync.Once
 	stopErr error
 	conns   sync.WaitGroup
@@ -76,6 +77,7 @@ func Listen(addr string, opts ServerOptions) (*Running, error) {
 		URL:    "http://" + ln.Addr().String() + "/v1",
 		Addr:   ln.Addr().String(),
 		done:   make(chan error, 1),
+		ln:     ln,
 	}
 	r.base, r.cancel = context.WithCancel(context.Background())
 	r.http = &http.Server{
