@@ -74,4 +74,3 @@ func TestDefaultTransportKeepsAFullWindowOfConnections(t *testing.T) {
 		t.Errorf("the first upload's parts came over %d connections, the second's dialled %d new ones: want %d, then none", first, dialled, n)
 	}
 }
-
