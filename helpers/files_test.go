@@ -151,7 +151,20 @@ func TestUploadFilesSeveralAtOnce(t *testing.T) {
 // files' POST /files together never exceed 3 requests in flight at the server; and they do
 // reach 3, the budget being shared rather than one file at a time.
 func TestUploadFilesSharedBudget(t *testing.T) {
-	counter := &inFlightCounter{}
+	// The first requests are held until 3 are in flight at once, which the shared budget allows:
+	// left to chance, with 3 ms of latency, they could all arrive apart on a loaded machine. A
+	// bound for a failing test (a budget that never reaches 3) ends the hold.
+	reached := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(reached) }) }
+	bound := time.AfterFunc(5*time.Second, release)
+	t.Cleanup(func() { bound.Stop() })
+	counter := &inFlightCounter{gate: func(n int64) {
+		if n >= 3 {
+			release()
+		}
+		<-reached
+	}}
 	srv := startServer(t, conformance.ServerOptions{Latency: 3 * time.Millisecond}, counter.wrap)
 	c := newClient(t, srv.URL)
 	paths, datas := filesOf(t, 10, 2000, 6*testPartSize)
