@@ -78,8 +78,8 @@ func TestCreateErrorCountsTheAttemptsWithoutReply(t *testing.T) {
 // its answer still comes (within CreateGrace). The upload stops there: the Upload is cancelled,
 // no part is sent, and the progress never reports the sending phase.
 func TestCancelledWhileCreatingSendsNothingMore(t *testing.T) {
-	arrived := make(chan struct{})
-	srv := startServer(t, conformance.ServerOptions{}, stageGate("/uploads", arrived, 200*time.Millisecond))
+	arrived, cancelled := make(chan struct{}), make(chan struct{})
+	srv := startServer(t, conformance.ServerOptions{}, stageGate("/uploads", arrived, cancelled))
 	c := newClient(t, srv.URL)
 	ctx, cancel := context.WithCancel(hangGuard(t))
 	defer cancel()
@@ -93,6 +93,7 @@ func TestCancelledWhileCreatingSendsNothingMore(t *testing.T) {
 	}()
 	<-arrived
 	cancel()
+	close(cancelled) // the answer comes after the cancel, within CreateGrace
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("err = %v, want the Upload cancelled", err)
 	}

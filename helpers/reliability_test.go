@@ -27,9 +27,15 @@ import (
 // cancelBound is how soon a cancelled upload must return: the promise to users.
 const cancelBound = time.Second
 
+// answerLate is how long after the cancel stageGate answers a create: the SDK must not have
+// given up on it (CreateGrace is 500 ms).
+const answerLate = 100 * time.Millisecond
+
 // stageGate holds requests to one stage's path: it signals when the first arrives, and then
-// either answers it late (create) or never (parts, complete) until the client gives up.
-func stageGate(suffix string, arrived chan<- struct{}, answerAfter time.Duration) func(http.Handler) http.Handler {
+// either answers it late (create: answerLate after the caller closes cancelled, so that the
+// answer comes after the cancel whatever the machine's load, and well within CreateGrace) or
+// never (parts, complete; cancelled nil) until the client gives up.
+func stageGate(suffix string, arrived chan<- struct{}, cancelled <-chan struct{}) func(http.Handler) http.Handler {
 	var once sync.Once
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,11 +50,12 @@ func stageGate(suffix string, arrived chan<- struct{}, answerAfter time.Duration
 				return
 			}
 			close(arrived)
-			if answerAfter > 0 {
+			if cancelled != nil {
 				// The server is slow to answer, but it does: the Upload exists.
 				rec := httptest.NewRecorder()
 				next.ServeHTTP(rec, r)
-				time.Sleep(answerAfter)
+				<-cancelled
+				time.Sleep(answerLate)
 				for k, v := range rec.Header() {
 					w.Header()[k] = v
 				}
@@ -70,16 +77,20 @@ func stageGate(suffix string, arrived chan<- struct{}, answerAfter time.Duration
 func TestCancellationAtEveryStage(t *testing.T) {
 	for _, stage := range []struct {
 		name, suffix string
-		answerAfter  time.Duration
+		answered     bool // late, after the cancel
 	}{
-		{"create", "/uploads", 200 * time.Millisecond},
-		{"parts", "/parts", 0},
-		{"complete", "/complete", 0},
+		{"create", "/uploads", true},
+		{"parts", "/parts", false},
+		{"complete", "/complete", false},
 	} {
 		for _, withCheckpoint := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/checkpoint=%v", stage.name, withCheckpoint), func(t *testing.T) {
 				arrived := make(chan struct{})
-				srv := startServer(t, conformance.ServerOptions{}, stageGate(stage.suffix, arrived, stage.answerAfter))
+				var cancelledCh chan struct{}
+				if stage.answered {
+					cancelledCh = make(chan struct{})
+				}
+				srv := startServer(t, conformance.ServerOptions{}, stageGate(stage.suffix, arrived, cancelledCh))
 				c := newClient(t, srv.URL)
 				opts := helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize}
 				if withCheckpoint {
@@ -100,6 +111,9 @@ func TestCancellationAtEveryStage(t *testing.T) {
 				<-arrived
 				cancelled := time.Now()
 				cancel()
+				if cancelledCh != nil {
+					close(cancelledCh)
+				}
 				var out outcome
 				select {
 				case out = <-done:
