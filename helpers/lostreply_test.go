@@ -166,8 +166,9 @@ func (d discard) WriteHeader(int)             {}
 
 // completeScript answers complete requests from a script, in order: "lost" passes the request
 // to the server and drops the answer, "completing" answers that the Upload is being completed,
-// "500" answers 500 without passing it on, "swallow" never passes it on and never answers,
-// "pass" passes it on. Past the script, requests pass.
+// "500" answers 500 without passing it on, "swallow" never passes it on and never answers (the
+// client's Timeout cuts it), "drop" never passes it on and drops the connection once the body is
+// read, "pass" passes it on. Past the script, requests pass.
 func completeScript(steps ...string) func(http.Handler) http.Handler {
 	var i atomic.Int32
 	return func(next http.Handler) http.Handler {
@@ -197,6 +198,9 @@ func completeScript(steps ...string) func(http.Handler) http.Handler {
 			case "swallow":
 				_, _ = io.Copy(io.Discard, r.Body)
 				<-r.Context().Done()
+			case "drop":
+				_, _ = io.Copy(io.Discard, r.Body)
+				panic(http.ErrAbortHandler)
 			default:
 				next.ServeHTTP(w, r)
 			}
