@@ -65,7 +65,8 @@ func TestStalledPartIsRetried(t *testing.T) {
 	for name, partSize := range map[string]int64{"body frozen": 16 << 20, "never answered": testPartSize} {
 		t.Run(name, func(t *testing.T) {
 			srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 1)})
-			c := newClient(t, srv.URL)
+			var debug syncBuffer
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Debug = &debug })
 			data := pattern(int(2 * partSize))
 			g := &progressGuard{t: t}
 			up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{
@@ -75,8 +76,12 @@ func TestStalledPartIsRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkUploaded(t, c, srv, up, data)
-			if g.last.Retries != 1 {
-				t.Errorf("%d retries, want the stalled attempt retried once", g.last.Retries)
+			// The stalled attempt is cut and retried once; on a loaded machine a part that did
+			// move may now and then sit still for the 200 ms as well, and be cut and retried too:
+			// each retry must follow a cut the debug output shows.
+			cuts := strings.Count(debug.String(), "/parts: stalled: no byte moved for 200ms")
+			if cuts == 0 || g.last.Retries != cuts {
+				t.Errorf("%d retries after %d attempts cut as stalled, want the stalled attempt retried once (and nothing retried but what was cut)", g.last.Retries, cuts)
 			}
 			if n := srv.Stats().Faults[conformance.FaultStall]; n != 1 {
 				t.Errorf("%d stalls injected, want 1", n)
