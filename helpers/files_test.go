@@ -282,7 +282,9 @@ func TestUploadFilesStalledSmallFileIsSentAgain(t *testing.T) {
 	var notes []string
 	ctx, cancel := context.WithTimeout(hangGuard(t), 30*time.Second) // a guard: the stall lasts until the client gives up
 	defer cancel()
-	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 200 * time.Millisecond,
+	// 500 ms, not 200: the POST /files sent again must not be cut as stalled too while its answer
+	// is on the way (on a loaded machine), which would make it three.
+	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: 500 * time.Millisecond,
 		Notify: func(_ int, _, msg string) { notes = append(notes, msg) }})
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,14 @@ func TestLostCreateReply(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			srv := startServer(t, conformance.ServerOptions{Faults: faults(kind, 1, "createUpload")})
 			var debug syncBuffer
-			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Timeout = 200 * time.Millisecond; o.Debug = &debug })
+			// The Timeout cuts the stalled create; a lost reply ends with the connection, and
+			// waits for none. It must not cut the retry, whose Upload would be a second orphan:
+			// 200 ms could, on a loaded machine.
+			timeout := 5 * time.Second
+			if kind == conformance.FaultStall {
+				timeout = 500 * time.Millisecond
+			}
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Timeout = timeout; o.Debug = &debug })
 			n := &notes{}
 			data := pattern(3 * testPartSize)
 			up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize, Notify: n.add})
@@ -129,8 +136,15 @@ func TestLostCompleteReply(t *testing.T) {
 					wraps = append(wraps, tc.wrap)
 				}
 				srv := startServer(t, conformance.ServerOptions{Faults: tc.faults}, wraps...)
+				// The Timeout cuts the frozen complete; the other cases wait for none. It must not
+				// cut a complete that is answered (the retry after the freeze, whose Upload would
+				// then be recovered instead): 200 ms could, on a loaded machine.
+				timeout := 5 * time.Second
+				if tc.name == "stall" {
+					timeout = 500 * time.Millisecond
+				}
 				c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
-					o.Timeout = 200 * time.Millisecond
+					o.Timeout = timeout
 					o.InitialRetryDelay = time.Millisecond
 				})
 				n := &notes{}
