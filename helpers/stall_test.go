@@ -247,12 +247,13 @@ func TestDownloadStall(t *testing.T) {
 	content := pattern(1 << 20)
 	setup := func(t *testing.T, f conformance.Faults, mod func(*helpers.ClientOptions)) (*helpers.Client, string) {
 		srv := startServer(t, conformance.ServerOptions{Faults: f})
-		c := newClient(t, srv.URL, mod)
-		file, err := c.CreateFile(context.Background(), bytes.NewReader(content), int64(len(content)), "a.jsonl", "batch", nil)
+		// The File is made by a client of its own: the tests' short timeouts are for the
+		// download, and a 1 MiB upload under them was cut on a loaded machine.
+		file, err := newClient(t, srv.URL).CreateFile(context.Background(), bytes.NewReader(content), int64(len(content)), "a.jsonl", "batch", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c, file.ID
+		return newClient(t, srv.URL, mod), file.ID
 	}
 	t.Run("frozen", func(t *testing.T) {
 		c, id := setup(t, faults(conformance.FaultStall, 1, "downloadFile"), func(o *helpers.ClientOptions) { o.StallTimeout = 200 * time.Millisecond })
@@ -277,7 +278,11 @@ func TestDownloadStall(t *testing.T) {
 		}
 	})
 	t.Run("a slow caller", func(t *testing.T) {
-		c, id := setup(t, conformance.Faults{}, func(o *helpers.ClientOptions) { o.StallTimeout = 50 * time.Millisecond })
+		// A stall timeout of 200 ms, not 50: a Read that waits for bytes the server has yet to
+		// write must not be cut on a loaded machine. The caller is busy for twice that between
+		// its first Reads; the rest is read at once (two pauses tell; each costs 400 ms).
+		const stall = 200 * time.Millisecond
+		c, id := setup(t, conformance.Faults{}, func(o *helpers.ClientOptions) { o.StallTimeout = stall })
 		body, err := c.DownloadFile(hangGuard(t), id)
 		if err != nil {
 			t.Fatal(err)
@@ -285,7 +290,7 @@ func TestDownloadStall(t *testing.T) {
 		defer body.Close()
 		var got bytes.Buffer
 		buf := make([]byte, 256<<10)
-		for {
+		for pauses := 0; ; pauses++ {
 			n, err := body.Read(buf)
 			got.Write(buf[:n])
 			if err == io.EOF {
@@ -294,7 +299,9 @@ func TestDownloadStall(t *testing.T) {
 			if err != nil {
 				t.Fatalf("after %d bytes: %v", got.Len(), err)
 			}
-			time.Sleep(100 * time.Millisecond) // the caller is busy: twice the stall timeout between Reads
+			if pauses < 2 {
+				time.Sleep(2 * stall) // the caller is busy: twice the stall timeout between Reads
+			}
 		}
 		if !bytes.Equal(got.Bytes(), content) {
 			t.Errorf("downloaded %d bytes, want %d byte-exact", got.Len(), len(content))
