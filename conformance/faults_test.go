@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -255,18 +256,35 @@ func TestFaultStall(t *testing.T) {
 			t.Fatalf("complete: %v", err)
 		}
 		// The client's own stall timeout is what ends the read: the server neither sends more
-		// nor ends the body.
-		a := newRaw(t, srv.URL, 300*time.Millisecond)
-		req, _ := http.NewRequest("GET", srv.URL+"/files/"+done.JSON200.File.ID+"/content", nil)
+		// nor ends the body. It is a read deadline set once the half has arrived (a 300 ms
+		// timeout of the whole request could end before the half arrived on a loaded machine);
+		// the context bounds a failing test.
+		conns := make(chan net.Conn, 1)
+		tr := newBase(t)
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				conns <- conn
+			}
+			return conn, err
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/files/"+done.JSON200.File.ID+"/content", nil)
 		req.Header.Set("Authorization", "Bearer "+testKey)
-		resp, err := a.hc.Do(req)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		got, err := io.ReadAll(resp.Body)
-		if !isTimeout(err) || !bytes.Equal(got, whole[:150]) {
-			t.Errorf("read %d bytes, then %v; want the first 150 (half of 300), then the client's timeout", len(got), err)
+		got := make([]byte, 150)
+		if _, err := io.ReadFull(resp.Body, got); err != nil || !bytes.Equal(got, whole[:150]) {
+			t.Fatalf("read %q, %v; want the first 150 bytes (half of 300)", got, err)
+		}
+		_ = (<-conns).SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		rest, err := io.ReadAll(resp.Body)
+		if !isTimeout(err) || len(rest) != 0 {
+			t.Errorf("read %d more bytes, then %v; want none past the first 150 (half of 300), then the client's timeout", len(rest), err)
 		}
 	})
 	t.Run("StallFor closes the connection", func(t *testing.T) {

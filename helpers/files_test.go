@@ -151,7 +151,20 @@ func TestUploadFilesSeveralAtOnce(t *testing.T) {
 // files' POST /files together never exceed 3 requests in flight at the server; and they do
 // reach 3, the budget being shared rather than one file at a time.
 func TestUploadFilesSharedBudget(t *testing.T) {
-	counter := &inFlightCounter{}
+	// The first requests are held until 3 are in flight at once, which the shared budget allows:
+	// left to chance, with 3 ms of latency, they could all arrive apart on a loaded machine. A
+	// bound for a failing test (a budget that never reaches 3) ends the hold.
+	reached := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(reached) }) }
+	bound := time.AfterFunc(5*time.Second, release)
+	t.Cleanup(func() { bound.Stop() })
+	counter := &inFlightCounter{gate: func(n int64) {
+		if n >= 3 {
+			release()
+		}
+		<-reached
+	}}
 	srv := startServer(t, conformance.ServerOptions{Latency: 3 * time.Millisecond}, counter.wrap)
 	c := newClient(t, srv.URL)
 	paths, datas := filesOf(t, 10, 2000, 6*testPartSize)
@@ -269,6 +282,8 @@ func TestUploadFilesStalledSmallFileIsSentAgain(t *testing.T) {
 	var notes []string
 	ctx, cancel := context.WithTimeout(hangGuard(t), 30*time.Second) // a guard: the stall lasts until the client gives up
 	defer cancel()
+	// 1 s, not 200: the POST /files sent again must not be cut as stalled too while its answer
+	// is on the way (on a loaded machine), which would make it three.
 	results, err := c.UploadFiles(ctx, paths, helpers.UploadFilesOptions{Purpose: "batch", StallTimeout: time.Second,
 		Notify: func(_ int, _, msg string) { notes = append(notes, msg) }})
 	if err != nil {

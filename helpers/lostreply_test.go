@@ -61,7 +61,14 @@ func TestLostCreateReply(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			srv := startServer(t, conformance.ServerOptions{Faults: faults(kind, 1, "createUpload")})
 			var debug syncBuffer
-			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Timeout = 200 * time.Millisecond; o.Debug = &debug })
+			// The Timeout cuts the stalled create; a lost reply ends with the connection, and
+			// waits for none. It must not cut the retry, whose Upload would be a second orphan:
+			// 200 ms could, on a loaded machine.
+			timeout := 5 * time.Second
+			if kind == conformance.FaultStall {
+				timeout = 500 * time.Millisecond
+			}
+			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Timeout = timeout; o.Debug = &debug })
 			n := &notes{}
 			data := pattern(3 * testPartSize)
 			up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize, Notify: n.add})
@@ -129,8 +136,15 @@ func TestLostCompleteReply(t *testing.T) {
 					wraps = append(wraps, tc.wrap)
 				}
 				srv := startServer(t, conformance.ServerOptions{Faults: tc.faults}, wraps...)
+				// The Timeout cuts the frozen complete; the other cases wait for none. It must not
+				// cut a complete that is answered (the retry after the freeze, whose Upload would
+				// then be recovered instead): 200 ms could, on a loaded machine.
+				timeout := 5 * time.Second
+				if tc.name == "stall" {
+					timeout = 500 * time.Millisecond
+				}
 				c := newClient(t, srv.URL, func(o *helpers.ClientOptions) {
-					o.Timeout = 200 * time.Millisecond
+					o.Timeout = timeout
 					o.InitialRetryDelay = time.Millisecond
 				})
 				n := &notes{}
@@ -166,8 +180,9 @@ func (d discard) WriteHeader(int)             {}
 
 // completeScript answers complete requests from a script, in order: "lost" passes the request
 // to the server and drops the answer, "completing" answers that the Upload is being completed,
-// "500" answers 500 without passing it on, "swallow" never passes it on and never answers,
-// "pass" passes it on. Past the script, requests pass.
+// "500" answers 500 without passing it on, "swallow" never passes it on and never answers (the
+// client's Timeout cuts it), "drop" never passes it on and drops the connection once the body is
+// read, "pass" passes it on. Past the script, requests pass.
 func completeScript(steps ...string) func(http.Handler) http.Handler {
 	var i atomic.Int32
 	return func(next http.Handler) http.Handler {
@@ -197,6 +212,9 @@ func completeScript(steps ...string) func(http.Handler) http.Handler {
 			case "swallow":
 				_, _ = io.Copy(io.Discard, r.Body)
 				<-r.Context().Done()
+			case "drop":
+				_, _ = io.Copy(io.Discard, r.Body)
+				panic(http.ErrAbortHandler)
 			default:
 				next.ServeHTTP(w, r)
 			}

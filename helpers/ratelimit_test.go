@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +24,13 @@ import (
 func TestRateLimitDoesNotUseUpRetries(t *testing.T) {
 	for _, conc := range []int{0, 8} {
 		t.Run(map[int]string{0: "adaptive", 8: "fixed 8"}[conc], func(t *testing.T) {
-			srv := startServer(t, conformance.ServerOptions{MaxPartsInFlight: 6, PartsRetryAfter: 5 * time.Millisecond, Latency: 5 * time.Millisecond})
+			var wrap []func(http.Handler) http.Handler
+			if conc == 8 {
+				// The 8 streams' first parts reach the server together, as they leave the client:
+				// left to chance, on a loaded machine, no more than 6 were ever in flight at once.
+				wrap = append(wrap, holdParts(t, 8))
+			}
+			srv := startServer(t, conformance.ServerOptions{MaxPartsInFlight: 6, PartsRetryAfter: 5 * time.Millisecond, Latency: 5 * time.Millisecond}, wrap...)
 			c := newClient(t, srv.URL)
 			data := pattern(48*testPartSize + 7)
 			var last helpers.Progress
@@ -48,6 +55,28 @@ func TestRateLimitDoesNotUseUpRetries(t *testing.T) {
 			if got := st.Operations["addUploadPart"] - st.RateLimited; got != 49 {
 				t.Errorf("%d parts stored, want 49", got)
 			}
+		})
+	}
+}
+
+// holdParts holds the first part requests until n of them are held, then lets them all on at
+// once. A bound for a failing test (fewer than n parts ever in flight) ends the hold.
+func holdParts(t *testing.T, n int32) func(http.Handler) http.Handler {
+	var held atomic.Int32
+	all := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(all) }) }
+	bound := time.AfterFunc(5*time.Second, release)
+	t.Cleanup(func() { bound.Stop() })
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/parts") {
+				if held.Add(1) >= n {
+					release()
+				}
+				<-all
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

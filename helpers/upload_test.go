@@ -195,8 +195,11 @@ func TestUploadRecoversFromEveryFault(t *testing.T) {
 			for _, ep := range entryPoints {
 				data := pattern(24*testPartSize + 5)
 				var retries int
+				// 40% of attempts fail, whichever part they carry, in an order the scheduling
+				// decides: 12 retries per part left 75 parts a 0.4^13 chance each of failing
+				// for good (about 5e-4 a fault kind); 24 leave none worth counting.
 				up, err := ep.upload(context.Background(), t, c, data, helpers.UploadOptions{
-					Purpose: "batch", PartSize: testPartSize, MaxRetries: 12, StallTimeout: stall,
+					Purpose: "batch", PartSize: testPartSize, MaxRetries: 24, StallTimeout: stall,
 					// A 429 is put back in the queue (Throttled), not retried (Retries).
 					Progress: func(p helpers.Progress) { retries = p.Retries + p.Throttled },
 				})

@@ -135,8 +135,10 @@ func TestWaitForProcessingReportsAFailedFile(t *testing.T) {
 func TestWaitForProcessingTimesOut(t *testing.T) {
 	script := &statusScript{statuses: []string{"uploaded"}}
 	c, id := waitFixture(t, script)
-	opts := fastPolls
-	opts.Timeout = 20 * time.Millisecond
+	// The first poll, immediate, must be answered before the timeout for the error to carry its
+	// status: 20 ms was less than one request takes on a loaded machine (-race, 2 cores), and the
+	// wait then ended with no status. 300 ms leaves room; polls every 50 ms keep it cheap.
+	opts := helpers.WaitOptions{PollInterval: 50 * time.Millisecond, MaxPollInterval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond}
 	_, err := c.WaitForProcessing(context.Background(), id, opts)
 	var te *helpers.WaitTimeoutError
 	if !errors.As(err, &te) {

@@ -283,7 +283,9 @@ func TestSignalsExitCodes(t *testing.T) {
 		{syscall.SIGINT, 130, []string{"--checkpoint", tempFile(t, "cp.json", nil) + ".new"}, generated.UploadStatusPending, "can be resumed", "train.jsonl: interrupted at"},
 	} {
 		t.Run(fmt.Sprint(tc.sig, tc.extra), func(t *testing.T) {
-			before := len(srv.Uploads())
+			// The server is shared by the subtests: count from here, or after the first subtest
+			// the parts it stored let the signal go while this run's Upload is still being created.
+			before, partsBefore := len(srv.Uploads()), srv.Stats().PartsStored
 			cmd := exec.Command(binary, append([]string{"upload", path, "--purpose", "batch", "--part-size", "1MiB",
 				"--concurrency", "2", "--api-key", cliKey, "--base-url", srv.URL}, tc.extra...)...)
 			var stdout, stderr bytes.Buffer
@@ -292,7 +294,7 @@ func TestSignalsExitCodes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cmd.Process.Kill() //nolint:errcheck // a no-op once it has exited
-			for len(srv.Uploads()) == before || srv.Stats().PartsStored == 0 {
+			for len(srv.Uploads()) == before || srv.Stats().PartsStored == partsBefore {
 				sleepBriefly()
 			}
 			if err := cmd.Process.Signal(tc.sig); err != nil {

@@ -215,9 +215,11 @@ func TestUploadCommandInterrupted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			before := len(srv.Uploads())
+			// The server is shared by the subtests: count from here, or after the first subtest
+			// the parts it stored let the cancel come while this run's Upload is still being created.
+			before, partsBefore := len(srv.Uploads()), srv.Stats().PartsStored
 			go func() {
-				for len(srv.Uploads()) == before || srv.Stats().PartsStored == 0 {
+				for len(srv.Uploads()) == before || srv.Stats().PartsStored == partsBefore {
 					if ctx.Err() != nil {
 						return
 					}

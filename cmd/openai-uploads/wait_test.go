@@ -127,8 +127,13 @@ func TestFilesWait(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		ps := startProcessingServer(t, "uploaded")
 		f := newFile(t, ps, "a.jsonl")
-		r := waitCLI(t, ps, "files", "wait", f.ID, "--wait-timeout", "30ms")
-		if r.code != exitFail || r.stdout != "" || !strings.Contains(r.stderr, "was not processed within 30ms (last status: uploaded)") {
+		// The first poll, immediate, must be answered within the wait's timeout for the message to
+		// carry its status: 30 ms was less than one request can take on a loaded machine (-race,
+		// 2 cores). 300 ms leaves room; polls every 50 ms keep it cheap.
+		a := validatingApp(t, "")
+		a.pollInterval = 50 * time.Millisecond
+		r := runApp(t, context.Background(), a, "files", "wait", f.ID, "--wait-timeout", "300ms", "--api-key", cliKey, "--base-url", ps.URL)
+		if r.code != exitFail || r.stdout != "" || !strings.Contains(r.stderr, "was not processed within 300ms (last status: uploaded)") {
 			t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 		}
 		if ps.pollsOf(f.ID) < 1 {
