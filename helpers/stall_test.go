@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -64,22 +65,23 @@ func fileCount(t *testing.T, c *helpers.Client) int {
 func TestStalledPartIsRetried(t *testing.T) {
 	for name, partSize := range map[string]int64{"body frozen": 16 << 20, "never answered": testPartSize} {
 		t.Run(name, func(t *testing.T) {
+			const stall = time.Second
 			srv := startServer(t, conformance.ServerOptions{Faults: faults(conformance.FaultStall, 1)})
 			var debug syncBuffer
 			c := newClient(t, srv.URL, func(o *helpers.ClientOptions) { o.Debug = &debug })
 			data := pattern(int(2 * partSize))
 			g := &progressGuard{t: t}
 			up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{
-				Purpose: "batch", PartSize: partSize, StallTimeout: time.Second, Progress: g.update,
+				Purpose: "batch", PartSize: partSize, StallTimeout: stall, Progress: g.update,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkUploaded(t, c, srv, up, data)
 			// The stalled attempt is cut and retried once; on a loaded machine a part that did
-			// move may now and then sit still for the 200 ms as well, and be cut and retried too:
-			// each retry must follow a cut the debug output shows.
-			cuts := strings.Count(debug.String(), "/parts: stalled: no byte moved for 200ms")
+			// move may now and then sit still for the stall timeout as well, and be cut and retried
+			// too: each retry must follow a cut the debug output shows.
+			cuts := strings.Count(debug.String(), fmt.Sprintf("/parts: stalled: no byte moved for %v", stall))
 			if cuts == 0 || g.last.Retries != cuts {
 				t.Errorf("%d retries after %d attempts cut as stalled, want the stalled attempt retried once (and nothing retried but what was cut)", g.last.Retries, cuts)
 			}
