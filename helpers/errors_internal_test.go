@@ -1,6 +1,9 @@
 package helpers
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestIsUploadStateByCodeOrMessage: an Upload's state is read from a 4xx's code; failing a code
 // (a server that sends none), from its message; a code that names another state decides, whatever
@@ -24,5 +27,21 @@ func TestIsUploadStateByCodeOrMessage(t *testing.T) {
 		if got := isUploadState(err, tc.state); got != tc.want {
 			t.Errorf("%d code %q message %q: isUploadState(%s) = %v, want %v", tc.status, tc.code, tc.message, tc.state, got, tc.want)
 		}
+	}
+}
+
+// TestScrubFromExactlyTheMinimumLength: a key of exactly MinScrubbedKeyLength characters is
+// scrubbed, in messages and (ignoring case) in header names; one character shorter is left.
+func TestScrubFromExactlyTheMinimumLength(t *testing.T) {
+	key := strings.Repeat("k", MinScrubbedKeyLength-1) + "Z"
+	if got := scrub("echo "+key+" back", key); got != "echo [redacted] back" {
+		t.Errorf("scrub of a %d-character key: %q", len(key), got)
+	}
+	if got := scrubFold("X-"+strings.ToUpper(key), key); strings.Contains(strings.ToLower(got), strings.ToLower(key)) {
+		t.Errorf("scrubFold of a %d-character key: %q", len(key), got)
+	}
+	short := key[1:]
+	if got := scrub("echo "+short, short); got != "echo "+short {
+		t.Errorf("a %d-character key was scrubbed: %q", len(short), got)
 	}
 }
