@@ -61,3 +61,21 @@ func TestHashPass(t *testing.T) {
 		t.Errorf("a short source: %v, want ErrSourceChanged", err)
 	}
 }
+
+// TestHashPassSourceEndedEarly: a source that ends before its size (a file truncated meanwhile)
+// fails the md5 pass with ErrSourceChanged, whether the short read says io.EOF or nothing; a
+// read that fails for another reason is that error, not a change of the source.
+func TestHashPassSourceEndedEarly(t *testing.T) {
+	short := bytes.NewReader(make([]byte, 10)) // ReadAt: 10 bytes and io.EOF
+	if _, err := hashPass(context.Background(), short, 20, true, 0, nil, nil); !errors.Is(err, ErrSourceChanged) {
+		t.Errorf("a source 10 bytes short: %v, want ErrSourceChanged", err)
+	}
+	broken := errors.New("disk on fire")
+	if _, err := hashPass(context.Background(), failingReaderAt{broken}, 20, true, 0, nil, nil); !errors.Is(err, broken) || errors.Is(err, ErrSourceChanged) {
+		t.Errorf("a failing source: %v, want its error and not ErrSourceChanged", err)
+	}
+}
+
+type failingReaderAt struct{ err error }
+
+func (f failingReaderAt) ReadAt([]byte, int64) (int, error) { return 0, f.err }

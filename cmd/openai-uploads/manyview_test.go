@@ -95,3 +95,18 @@ func TestBatchNoticesAreNotToldTwice(t *testing.T) {
 		t.Errorf("released without results\n%q, want\n%q", buf.String(), want)
 	}
 }
+
+// TestBatchLiveTotalCountsFailures: the live total line says how many files failed, and says
+// nothing of failures while none did.
+func TestBatchLiveTotalCountsFailures(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	b := newBatch([]string{"a.jsonl", "b.jsonl"}, []int64{1 << 20, 1 << 20})
+	b.observe(helpers.FileProgress{Index: 0, Progress: helpers.Progress{Phase: helpers.PhaseSending, TotalBytes: 1 << 20}}, now)
+	if got := b.totalLine(200, now); strings.Contains(got, "failed") {
+		t.Errorf("total line with no file failed: %q", got)
+	}
+	b.observe(helpers.FileProgress{Index: 1, Progress: helpers.Progress{Phase: helpers.PhaseFailed, TotalBytes: 1 << 20}}, now)
+	if got := b.totalLine(200, now); !strings.Contains(got, "1 failed") {
+		t.Errorf("total line with one file failed: %q", got)
+	}
+}
