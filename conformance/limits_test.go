@@ -50,9 +50,7 @@ func TestMaxPartsInFlight(t *testing.T) {
 	c := validatingClient(t, srv.URL)
 	up := createUpload(t, c, 3000)
 	first, second := heldPart(t, srv, up.ID), heldPart(t, srv, up.ID)
-	for srv.Stats().PeakPartsInFlight < 2 {
-		time.Sleep(time.Millisecond) // polling for the two to arrive, not a timing assertion
-	}
+	eventually(t, "two parts in flight at the server", func() bool { return srv.Stats().PeakPartsInFlight >= 2 })
 	resp := addPart(t, c, up.ID, pattern(1000))
 	if resp.StatusCode() != http.StatusTooManyRequests {
 		t.Fatalf("third part in flight: %d %s, want 429", resp.StatusCode(), resp.Body)
