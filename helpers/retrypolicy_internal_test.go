@@ -177,3 +177,15 @@ func TestAPIErrorTemporary(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterZeroIsAnAnswer: "Retry-After: 0" (and retry-after-ms 0) ask for a retry at once:
+// they are read as a delay of 0, not ignored in favour of the client's own backoff.
+func TestRetryAfterZeroIsAnAnswer(t *testing.T) {
+	for _, h := range []string{"Retry-After", "retry-after-ms"} {
+		resp := &http.Response{Header: http.Header{}}
+		resp.Header.Set(h, "0")
+		if d, ok := retryAfter(resp); !ok || d != 0 {
+			t.Errorf("%s: 0 read as %v, %v; want a delay of 0", h, d, ok)
+		}
+	}
+}
