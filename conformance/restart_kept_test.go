@@ -1,7 +1,6 @@
 package conformance_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/openai-uploads/uploads/conformance"
@@ -27,16 +26,7 @@ func TestRestartKeepsThePartsThatSurvived(t *testing.T) {
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
-	removed := 0
-	for _, b := range blobsOf(t, dir) {
-		if info, err := os.Stat(b); err == nil && info.Size() == 500 {
-			if err := os.Remove(b); err != nil {
-				t.Fatal(err)
-			}
-			removed++
-		}
-	}
-	if removed != 1 {
+	if removed := removeBlobsOfSize(t, dir, 500); removed != 1 {
 		t.Fatalf("%d blobs of 500 bytes removed, want the one part's", removed)
 	}
 	second, err := conformance.Start(opts)

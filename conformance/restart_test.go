@@ -114,12 +114,8 @@ func TestRestartCleansTheDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The lost File's bytes disappear; an orphan and a file of the user's appear.
-	for _, b := range blobsOf(t, dir) {
-		if info, _ := os.Stat(b); info.Size() == 200 {
-			if err := os.Remove(b); err != nil {
-				t.Fatal(err)
-			}
-		}
+	if n := removeBlobsOfSize(t, dir, 200); n != 1 {
+		t.Fatalf("%d blobs of 200 bytes removed, want the lost File's", n)
 	}
 	orphan := filepath.Join(dir, strings.Repeat("ab", 16)+".blob")
 	notes := filepath.Join(dir, "notes.txt")
@@ -155,6 +151,21 @@ func TestRestartCleansTheDirectory(t *testing.T) {
 	if got := third.Restored(); got.Lost != 0 || got.Files != 1 {
 		t.Errorf("third start restored %+v", got)
 	}
+}
+
+// removeBlobsOfSize removes the stored blobs of size bytes in dir and says how many there were.
+func removeBlobsOfSize(t *testing.T, dir string, size int64) int {
+	t.Helper()
+	removed := 0
+	for _, b := range blobsOf(t, dir) {
+		if info, err := os.Stat(b); err == nil && info.Size() == size {
+			if err := os.Remove(b); err != nil {
+				t.Fatal(err)
+			}
+			removed++
+		}
+	}
+	return removed
 }
 
 func blobsOf(t *testing.T, dir string) []string {
