@@ -200,7 +200,7 @@ func (v *Validator) findRoute(req *http.Request) (*routers.Route, map[string]str
 			continue
 		}
 		return &routers.Route{
-			Spec: v.doc, Server: v.doc.Servers[0], Path: r.path, PathItem: r.item,
+			Spec: v.doc, Server: firstServer(v.doc), Path: r.path, PathItem: r.item,
 			Method: req.Method, Operation: op,
 		}, params, nil
 	}
@@ -414,4 +414,13 @@ func (v *Validator) validateResponse(req *http.Request, resp *http.Response) err
 		return newViolation(messages(err))
 	}
 	return nil
+}
+
+// firstServer is the spec's first servers entry, or nil for a spec without servers (routes then
+// start at the root; kin-openapi's validation does not look at the route's server).
+func firstServer(doc *openapi3.T) *openapi3.Server {
+	if len(doc.Servers) == 0 {
+		return nil
+	}
+	return doc.Servers[0]
 }
