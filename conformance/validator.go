@@ -136,14 +136,7 @@ func NewValidatorWithOptions(spec []byte, opts ValidatorOptions) (*Validator, er
 		}
 		v.routes = append(v.routes, r)
 	}
-	// More literal segments first: /files/{id}/content before a template with a parameter there.
-	sort.Slice(v.routes, func(i, j int) bool {
-		a, b := v.routes[i], v.routes[j]
-		if len(a.segments) != len(b.segments) {
-			return len(a.segments) > len(b.segments)
-		}
-		return a.path < b.path
-	})
+	sort.Slice(v.routes, func(i, j int) bool { return v.routes[i].before(v.routes[j]) })
 	return v, nil
 }
 
@@ -423,4 +416,21 @@ func firstServer(doc *openapi3.T) *openapi3.Server {
 		return nil
 	}
 	return doc.Servers[0]
+}
+
+// before orders the routes findRoute tries in turn. Of two routes with as many segments (only
+// those can match the same path: how lengths are ordered does not matter), the one with a literal
+// where the other first has a parameter comes first, as OpenAPI matches concrete paths before
+// templated ones: /files/search before /files/{file_id}, /a/{x}/lit before /a/{y}/{z}, whatever
+// the literal's characters or the parameters' names. Otherwise the order is by path.
+func (a route) before(b route) bool {
+	if len(a.segments) != len(b.segments) {
+		return len(a.segments) > len(b.segments)
+	}
+	for i := range a.params {
+		if aLit, bLit := a.params[i] == "", b.params[i] == ""; aLit != bLit {
+			return aLit
+		}
+	}
+	return a.path < b.path
 }

@@ -30,3 +30,31 @@ func TestValidatorPrefersALiteralSegmentToAParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestValidatorPrefersTheTemplateThatIsLiteralFirst: among templates of as many segments, the
+// one whose first difference is a literal where the other has a parameter wins, whatever the
+// parameters are named and whatever characters the literal is made of.
+func TestValidatorPrefersTheTemplateThatIsLiteralFirst(t *testing.T) {
+	spec := routeSpec("servers: [{url: 'http://127.0.0.1/v1'}]\n", map[string]string{
+		"/a/{x}/{z}": "anyTwo",
+		"/a/{y}/lit": "thenLit",
+		"/b/{id}":    "getB",
+		"/b/~me":     "getMe",
+	})
+	for range 20 {
+		v, err := conformance.NewValidator(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for url, want := range map[string]string{
+			"http://127.0.0.1:9/v1/a/1/lit":   "thenLit",
+			"http://127.0.0.1:9/v1/a/1/other": "anyTwo",
+			"http://127.0.0.1:9/v1/b/~me":     "getMe",
+			"http://127.0.0.1:9/v1/b/you":     "getB",
+		} {
+			if got := routesTo(t, v, url); got != want {
+				t.Fatalf("GET %s routes to %q, want %q", url, got, want)
+			}
+		}
+	}
+}
