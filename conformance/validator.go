@@ -27,7 +27,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 
 	uploads "github.com/openai-uploads/uploads"
 )
@@ -77,13 +76,6 @@ type ValidatorOptions struct {
 	BasePath string
 }
 
-type route struct {
-	path     string
-	segments []string // literal segments; "" where a parameter sits
-	params   []string // parameter name per segment, "" for literals
-	item     *openapi3.PathItem
-}
-
 var (
 	defaultOnce      sync.Once
 	defaultValidator *Validator
@@ -124,17 +116,7 @@ func NewValidatorWithOptions(spec []byte, opts ValidatorOptions) (*Validator, er
 	}
 	v := &Validator{doc: doc, base: strings.TrimRight(base, "/")}
 	for path, item := range doc.Paths.Map() {
-		r := route{path: path, item: item}
-		for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
-			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-				r.segments = append(r.segments, "")
-				r.params = append(r.params, seg[1:len(seg)-1])
-			} else {
-				r.segments = append(r.segments, seg)
-				r.params = append(r.params, "")
-			}
-		}
-		v.routes = append(v.routes, r)
+		v.routes = append(v.routes, newRoute(path, item))
 	}
 	sort.Slice(v.routes, func(i, j int) bool { return v.routes[i].before(v.routes[j]) })
 	return v, nil
@@ -145,63 +127,6 @@ func (v *Validator) Spec() *openapi3.T { return v.doc }
 
 // BasePath returns the prefix routes are anchored at ("" for none).
 func (v *Validator) BasePath() string { return v.base }
-
-// findRoute matches the request's path, whatever its host: the base path, then exactly the
-// segments of one of the spec's paths.
-func (v *Validator) findRoute(req *http.Request) (*routers.Route, map[string]string, *Violation) {
-	escaped := req.URL.EscapedPath()
-	noRoute := func(msg string) *Violation {
-		return &Violation{Method: req.Method, Path: escaped, Direction: DirectionRequest, Messages: []string{msg}}
-	}
-	base := v.base
-	if base == "" {
-		base = "/"
-	}
-	rest, ok := strings.CutPrefix(escaped, v.base)
-	if !ok || !strings.HasPrefix(rest, "/") {
-		return nil, nil, noRoute(fmt.Sprintf("no operation at this path: it is not under the base path %s", base))
-	}
-	segs := strings.Split(rest[1:], "/") // a trailing slash leaves an empty segment, which matches nothing
-	var pathMatched bool
-	for _, r := range v.routes {
-		if len(segs) != len(r.segments) {
-			continue
-		}
-		params := map[string]string{}
-		ok := true
-		for i, lit := range r.segments {
-			if r.params[i] == "" {
-				if segs[i] != lit {
-					ok = false
-					break
-				}
-				continue
-			}
-			val, err := url.PathUnescape(segs[i])
-			if err != nil || val == "" {
-				ok = false
-				break
-			}
-			params[r.params[i]] = val
-		}
-		if !ok {
-			continue
-		}
-		pathMatched = true
-		op := r.item.GetOperation(req.Method)
-		if op == nil {
-			continue
-		}
-		return &routers.Route{
-			Spec: v.doc, Server: firstServer(v.doc), Path: r.path, PathItem: r.item,
-			Method: req.Method, Operation: op,
-		}, params, nil
-	}
-	if pathMatched {
-		return nil, nil, noRoute("method " + req.Method + " is not allowed on this path")
-	}
-	return nil, nil, noRoute(fmt.Sprintf("no operation at this path: %s is not one of the spec's paths (under the base path %s)", rest, base))
-}
 
 // Operation returns the operationId a request routes to, or "" if none.
 func (v *Validator) Operation(req *http.Request) string {
@@ -407,30 +332,4 @@ func (v *Validator) validateResponse(req *http.Request, resp *http.Response) err
 		return newViolation(messages(err))
 	}
 	return nil
-}
-
-// firstServer is the spec's first servers entry, or nil for a spec without servers (routes then
-// start at the root; kin-openapi's validation does not look at the route's server).
-func firstServer(doc *openapi3.T) *openapi3.Server {
-	if len(doc.Servers) == 0 {
-		return nil
-	}
-	return doc.Servers[0]
-}
-
-// before orders the routes findRoute tries in turn. Of two routes with as many segments (only
-// those can match the same path: how lengths are ordered does not matter), the one with a literal
-// where the other first has a parameter comes first, as OpenAPI matches concrete paths before
-// templated ones: /files/search before /files/{file_id}, /a/{x}/lit before /a/{y}/{z}, whatever
-// the literal's characters or the parameters' names. Otherwise the order is by path.
-func (a route) before(b route) bool {
-	if len(a.segments) != len(b.segments) {
-		return len(a.segments) > len(b.segments)
-	}
-	for i := range a.params {
-		if aLit, bLit := a.params[i] == "", b.params[i] == ""; aLit != bLit {
-			return aLit
-		}
-	}
-	return a.path < b.path
 }
