@@ -42,10 +42,18 @@ func startExample() *exampleRun {
 	}
 	name := callingExample()
 	return &exampleRun{Running: srv, watchdog: time.AfterFunc(exampleBound, func() {
-		fmt.Fprintf(os.Stderr, "--- FAIL: %s did not return within %s; goroutines:\n", name, exampleBound)
-		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
-		os.Exit(1)
+		giveUp(fmt.Sprintf("%s did not return within %s", name, exampleBound))
 	})}
+}
+
+// giveUp ends the test binary with status 1 (a failure, as log.Fatal in an example or a failed
+// test gives) after printing why and every goroutine's stack: what a watchdog does when a call
+// that must return has not, and nothing can make it (a test can be failed only from its own
+// goroutine, which is the one blocked).
+func giveUp(why string) {
+	fmt.Fprintf(os.Stderr, "--- FAIL: %s; goroutines:\n", why)
+	_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+	os.Exit(1)
 }
 
 // callingExample is the name of the Example function on the call stack.
