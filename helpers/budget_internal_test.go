@@ -32,9 +32,10 @@ func waitersOf(b *budget) int {
 // until go test's -timeout.
 const waitBound = 10 * time.Second
 
-// bounded is the context of an acquire or admit that must return soon (granted at once, or as
-// soon as the test frees a slot or moves the clock): a broken budget that never grants it makes
-// it fail after waitBound instead of blocking until go test's -timeout.
+// bounded is the context of a call that must return soon, as an acquire or admit granted at once
+// (or as soon as the test frees a slot or moves the clock), or an md5 pass of a few MiB: a
+// broken budget that never grants, or a pass that no longer advances, then fails after
+// waitBound instead of blocking until go test's -timeout.
 func bounded(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
 	t.Cleanup(cancel)
