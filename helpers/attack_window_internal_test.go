@@ -1,7 +1,6 @@
 package helpers
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -39,8 +38,8 @@ func newStormSim(rate float64) *stormSim {
 	return s
 }
 
-func (s *stormSim) run(d time.Duration) {
-	ctx := context.Background()
+func (s *stormSim) run(t *testing.T, d time.Duration) {
+	ctx := bounded(t)
 	for end := s.now.Add(d); s.now.Before(end); {
 		s.now = s.now.Add(simTick)
 		kept := s.flight[:0]
@@ -63,12 +62,12 @@ func (s *stormSim) run(d time.Duration) {
 		}
 		s.flight = kept
 		for len(s.flight) < s.b.window() {
-			t, err := s.b.acquire(ctx, nil) // a slot is free: granted at once
+			tk, err := s.b.acquire(ctx, nil) // a slot is free: granted at once
 			if err != nil {
-				panic(err)
+				t.Fatalf("a free slot (%d in flight, window %d) was not granted within %s: %v", len(s.flight), s.b.window(), waitBound, err)
 			}
 			s.requests++
-			s.flight = append(s.flight, &stormReq{t: t, left: s.size})
+			s.flight = append(s.flight, &stormReq{t: tk, left: s.size})
 		}
 		s.peak = max(s.peak, s.b.window())
 		s.timeAt[s.b.window()] += simTick
@@ -84,7 +83,7 @@ func TestWindowUnderA503Storm(t *testing.T) {
 	const d = 60 * time.Second
 	for _, rate := range []float64{0.01, 0.05, 0.2} {
 		s := newStormSim(rate)
-		s.run(d)
+		s.run(t, d)
 		var weighted float64
 		for w, at := range s.timeAt {
 			weighted += float64(w) * at.Seconds()

@@ -3,7 +3,6 @@ package helpers
 import (
 	"context"
 	"errors"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -20,28 +19,13 @@ func testBudget(n int) (*budget, *time.Time) {
 	return b, &now
 }
 
-// waitersOf is the number of acquires waiting for a slot.
-func waitersOf(b *budget) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.waiters)
-}
-
-// untilWaiting yields until n acquires wait on b (they run in goroutines of their own).
-func untilWaiting(t *testing.T, b *budget, n int) {
-	t.Helper()
-	for waitersOf(b) != n {
-		runtime.Gosched()
-	}
-}
-
 // TestBudgetCancelledWaiterLeavesTheQueue: an acquire whose context ends takes itself out of
 // the queue, and only itself, wherever it stands in it: the one waiting beside it stays, and
 // gets the slot when it frees.
 func TestBudgetCancelledWaiterLeavesTheQueue(t *testing.T) {
 	for _, cancelFirst := range []bool{true, false} {
 		b, _ := testBudget(1)
-		held, err := b.acquire(context.Background(), nil)
+		held, err := b.acquire(bounded(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,9 +49,9 @@ func TestBudgetCancelledWaiterLeavesTheQueue(t *testing.T) {
 		var patient *slotWaiter
 		if cancelFirst {
 			start("cancelled", ctx)
-			patient = start("patient", context.Background())
+			patient = start("patient", bounded(t))
 		} else {
-			patient = start("patient", context.Background())
+			patient = start("patient", bounded(t))
 			start("cancelled", ctx)
 		}
 		cancel()
@@ -105,7 +89,7 @@ func TestBudgetThrottleBackoff(t *testing.T) {
 	throttle := func(after time.Duration) {
 		t.Helper()
 		*now = now.Add(time.Hour) // the pause of the last 429 is over
-		tk, err := b.acquire(context.Background(), nil)
+		tk, err := b.acquire(bounded(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +98,7 @@ func TestBudgetThrottleBackoff(t *testing.T) {
 	succeed := func() {
 		t.Helper()
 		*now = now.Add(time.Hour)
-		tk, err := b.acquire(context.Background(), nil)
+		tk, err := b.acquire(bounded(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +146,7 @@ func TestBudgetOverloadPause(t *testing.T) {
 		{ended{outcome: outcomeOK}, 0},
 	} {
 		b, now := testBudget(2)
-		tk, err := b.acquire(context.Background(), nil)
+		tk, err := b.acquire(bounded(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +173,7 @@ func TestBudgetStarved(t *testing.T) {
 	if b.starved(0) {
 		t.Error("starved before any 429")
 	}
-	tk, _ := b.acquire(context.Background(), nil)
+	tk := grant(t, b)
 	b.release(tk, ended{outcome: outcomeThrottled})
 	*now = now.Add(time.Second) // past the pause the 429 set too
 	if b.starved(time.Second) {
@@ -198,18 +182,18 @@ func TestBudgetStarved(t *testing.T) {
 	if !b.starved(time.Second - 1) {
 		t.Error("not starved after more than d since the first 429")
 	}
-	tk, _ = b.acquire(context.Background(), nil)
+	tk = grant(t, b)
 	b.release(tk, ended{outcome: outcomeThrottled}) // a later 429 does not move the start
 	*now = now.Add(minThrottlePause)                // past the pause the 429 set
 	if !b.starved(time.Second) {
 		t.Error("a second 429 restarted the count")
 	}
-	tk, _ = b.acquire(context.Background(), nil)
+	tk = grant(t, b)
 	b.release(tk, ended{outcome: outcomeFailed})
 	if !b.starved(time.Second) {
 		t.Error("a failure counted as a success")
 	}
-	tk, _ = b.acquire(context.Background(), nil)
+	tk = grant(t, b)
 	b.release(tk, ended{outcome: outcomeOK})
 	if b.starved(0) {
 		t.Error("starved right after a success")
@@ -263,7 +247,7 @@ func TestBudgetCountsBytesForTheController(t *testing.T) {
 // not streaming (it then trusts only the answers).
 func TestBudgetDrainingRequests(t *testing.T) {
 	b, now := adaptiveBudget()
-	tk, err := b.acquire(context.Background(), nil)
+	tk, err := b.acquire(bounded(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +270,7 @@ func TestBudgetBytesGrowTheWindowOnlyWhileAllStream(t *testing.T) {
 	for _, draining := range []bool{false, true} {
 		b, now := adaptiveBudget()
 		for range DefaultConcurrency {
-			if _, err := b.acquire(context.Background(), nil); err != nil {
+			if _, err := b.acquire(bounded(t), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -322,7 +306,7 @@ func TestBudgetTellsTheController(t *testing.T) {
 		{outcomeThrottled, DefaultConcurrency / 2, 0},
 	} {
 		b, now := adaptiveBudget()
-		tk, err := b.acquire(context.Background(), nil)
+		tk, err := b.acquire(bounded(t), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,12 +326,12 @@ func TestBudgetAdmit(t *testing.T) {
 	b, _ := testBudget(3)
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	tk, err := b.acquire(context.Background(), nil)
+	tk, err := b.acquire(bounded(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a1, err1 := b.admit(context.Background())
-	a2, err2 := b.admit(context.Background())
+	a1, err1 := b.admit(bounded(t))
+	a2, err2 := b.admit(bounded(t))
 	if err1 != nil || err2 != nil || b.pending != 2 {
 		t.Fatalf("two admissions beside one request in a window of 3: %v %v, pending %d", err1, err2, b.pending)
 	}
@@ -367,7 +351,7 @@ func TestBudgetAdmit(t *testing.T) {
 	}
 	// The first acquire of an admitted file settles its admission: it waits as a request now.
 	b.release(tk, ended{outcome: outcomeOK})
-	if _, err := b.acquire(context.Background(), a2); err != nil || !a2.settled || b.pending != 1 {
+	if _, err := b.acquire(bounded(t), a2); err != nil || !a2.settled || b.pending != 1 {
 		t.Errorf("acquire with an admission: %v, settled %v, pending %d; want settled and 1 pending", err, a2.settled, b.pending)
 	}
 }
@@ -376,13 +360,14 @@ func TestBudgetAdmit(t *testing.T) {
 // admission needs, as one in flight does.
 func TestBudgetAdmitCountsWaiters(t *testing.T) {
 	b, _ := testBudget(1)
-	tk, err := b.acquire(context.Background(), nil)
+	tk, err := b.acquire(bounded(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error)
+	ctx := bounded(t)
 	go func() {
-		w, err := b.acquire(context.Background(), nil)
+		w, err := b.acquire(ctx, nil)
 		if err == nil {
 			b.release(w, ended{outcome: outcomeOK})
 		}

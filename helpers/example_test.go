@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
 	"github.com/openai-uploads/uploads/helpers"
 )
@@ -21,12 +20,9 @@ import (
 // The examples run against the reference server on 127.0.0.1, as a program runs against
 // OpenAI: only the key and the base URL differ. (README.md quotes them; a test keeps it so.)
 
-// exampleServer starts a reference server and returns it with a client of it.
-func exampleServer() (*conformance.Running, *helpers.Client) {
-	srv, err := conformance.Start(conformance.ServerOptions{})
-	if err != nil {
-		log.Fatal(err)
-	}
+// exampleServer starts a reference server (startExample) and returns it with a client of it.
+func exampleServer() (*exampleRun, *helpers.Client) {
+	srv := startExample()
 	client, err := helpers.NewClient(helpers.ClientOptions{APIKey: "sk-example", BaseURL: srv.URL})
 	if err != nil {
 		log.Fatal(err)
@@ -37,10 +33,7 @@ func exampleServer() (*conformance.Running, *helpers.Client) {
 // Upload a file in parallel parts: the md5 is computed on the way, parts are retried, the Upload
 // is cancelled if it fails.
 func ExampleClient_UploadFile() {
-	srv, err := conformance.Start(conformance.ServerOptions{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	srv := startExample()
 	defer srv.Close()
 	dir, _ := os.MkdirTemp("", "example")
 	defer os.RemoveAll(dir)

@@ -53,6 +53,7 @@ func (g *gate) open() { g.close.Do(func() { close(g.rel) }) }
 func TestCheckpointInUse(t *testing.T) {
 	g := newGate("/parts", 1)
 	srv := startServer(t, conformance.ServerOptions{}, g.wrap)
+	defer g.open() // a failed test too: the server's Close waits for the held part's handler
 	c := newClient(t, srv.URL)
 	data := pattern(4 * testPartSize)
 	path := writeFile(t, "train.jsonl", data)

@@ -23,7 +23,7 @@ func TestHashPass(t *testing.T) {
 		for _, odd := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%d/%d/odd=%v", tc.size, tc.partSize, odd), func(t *testing.T) {
 				got := map[int]string{}
-				whole, err := hashPass(context.Background(), bytes.NewReader(data), int64(tc.size), true, int64(tc.partSize),
+				whole, err := hashPass(bounded(t), bytes.NewReader(data), int64(tc.size), true, int64(tc.partSize),
 					func(i int) bool { return !odd || i%2 == 1 },
 					func(i int, s string) { got[i] = s })
 				if err != nil || whole != sum(data) {
@@ -57,7 +57,7 @@ func TestHashPass(t *testing.T) {
 	if err != nil || whole != sum(data) || reported != 1 || first != "0:"+sum(data) {
 		t.Errorf("part size 0: whole %s, %d part(s) reported, the first %s, %v; want %s, as the one part 0", whole, reported, first, err, sum(data))
 	}
-	if _, err := hashPass(context.Background(), bytes.NewReader(make([]byte, 10)), 20, false, 4, func(int) bool { return true }, func(int, string) {}); !errors.Is(err, ErrSourceChanged) {
+	if _, err := hashPass(bounded(t), bytes.NewReader(make([]byte, 10)), 20, false, 4, func(int) bool { return true }, func(int, string) {}); !errors.Is(err, ErrSourceChanged) {
 		t.Errorf("a short source: %v, want ErrSourceChanged", err)
 	}
 }
@@ -67,11 +67,11 @@ func TestHashPass(t *testing.T) {
 // read that fails for another reason is that error, not a change of the source.
 func TestHashPassSourceEndedEarly(t *testing.T) {
 	short := bytes.NewReader(make([]byte, 10)) // ReadAt: 10 bytes and io.EOF
-	if _, err := hashPass(context.Background(), short, 20, true, 0, nil, nil); !errors.Is(err, ErrSourceChanged) {
+	if _, err := hashPass(bounded(t), short, 20, true, 0, nil, nil); !errors.Is(err, ErrSourceChanged) {
 		t.Errorf("a source 10 bytes short: %v, want ErrSourceChanged", err)
 	}
 	broken := errors.New("disk on fire")
-	if _, err := hashPass(context.Background(), failingReaderAt{broken}, 20, true, 0, nil, nil); !errors.Is(err, broken) || errors.Is(err, ErrSourceChanged) {
+	if _, err := hashPass(bounded(t), failingReaderAt{broken}, 20, true, 0, nil, nil); !errors.Is(err, broken) || errors.Is(err, ErrSourceChanged) {
 		t.Errorf("a failing source: %v, want its error and not ErrSourceChanged", err)
 	}
 }

@@ -327,6 +327,7 @@ func TestFailureOutcomes(t *testing.T) {
 func TestUploadGoneDuringTheRun(t *testing.T) {
 	g := newGate("/parts", 2)
 	srv := startServer(t, conformance.ServerOptions{}, g.wrap)
+	defer g.open() // a failed test too: the server's Close waits for the held part's handler
 	c := newClient(t, srv.URL)
 	path := writeFile(t, "train.jsonl", pattern(5*testPartSize))
 	checkpoint := filepath.Join(t.TempDir(), "cp.json")

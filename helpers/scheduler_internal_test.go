@@ -39,7 +39,7 @@ func TestBudgetPausesAfterA429(t *testing.T) {
 	b := newBudget(0)
 	b.now = func() time.Time { return now }
 	b.ctl = newWindowController(DefaultConcurrency, MaxConcurrency, now)
-	tk, err := b.acquire(context.Background(), nil)
+	tk, err := b.acquire(bounded(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestBudgetPausesAfterA429(t *testing.T) {
 	b.mu.Lock()
 	b.dispatchLocked()
 	b.mu.Unlock()
-	if _, err := b.acquire(context.Background(), nil); err != nil {
+	if _, err := b.acquire(bounded(t), nil); err != nil {
 		t.Fatalf("no slot once the pause was over: %v", err)
 	}
 
@@ -67,14 +67,14 @@ func TestBudgetPausesAfterA429(t *testing.T) {
 	clock.Store(time.Unix(1_700_000_000, 0).UnixNano())
 	b = newBudget(1)
 	b.now = func() time.Time { return time.Unix(0, clock.Load()) }
-	tk, err = b.acquire(context.Background(), nil)
+	tk, err = b.acquire(bounded(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.release(tk, ended{outcome: outcomeThrottled, retryAfter: 20 * time.Millisecond})
 	granted := make(chan error, 1)
 	go func() {
-		_, err := b.acquire(context.Background(), nil)
+		_, err := b.acquire(context.Background(), nil) // bounded by the select below
 		granted <- err
 	}()
 	untilWaiting(t, b, 1)

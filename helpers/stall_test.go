@@ -20,12 +20,28 @@ import (
 )
 
 // hangGuard bounds a call that must not hang: if the behaviour under test is broken, the call
-// fails with this deadline instead of blocking the test binary. It is never what a test asserts.
+// fails with this deadline (hangBound) instead of blocking the test binary. It is never what a
+// test asserts. If the test is still running hangGrace after the deadline, the call ignored its
+// context (blocked on something a context does not end): a watchdog then names the test and
+// ends the test binary (giveUp) rather than letting it sit until go test's -timeout.
 func hangGuard(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
+	ctx, cancel := context.WithTimeout(context.Background(), hangBound)
+	watchdog := time.AfterFunc(hangBound+hangGrace, func() {
+		giveUp(fmt.Sprintf("%s: still running %s after its hangGuard deadline: a call ignored its context", t.Name(), hangGrace))
+	})
+	t.Cleanup(func() {
+		watchdog.Stop()
+		cancel()
+	})
 	return ctx
 }
+
+// hangBound is hangGuard's deadline: the longest test of the package takes under 4 s. hangGrace
+// is how long a cancelled call may take to return: milliseconds when it honours its context.
+const (
+	hangBound = 60 * time.Second
+	hangGrace = 15 * time.Second
+)
 
 func faults(kind conformance.FaultKind, limit int64, ops ...string) conformance.Faults {
 	return conformance.Faults{Rate: 1, Limit: limit, Kinds: []conformance.FaultKind{kind}, Operations: ops}
