@@ -21,8 +21,9 @@ import (
 // The examples run against the reference server on 127.0.0.1, as a program runs against
 // OpenAI: only the key and the base URL differ. (README.md quotes them; a test keeps it so.)
 
-// exampleServer starts a reference server and returns it with a client of it.
-func exampleServer() (*conformance.Running, *helpers.Client) {
+// exampleServer starts a reference server and returns it with a client of it. The example must
+// close the server when it ends: until then a guard bounds it (guardExample).
+func exampleServer() (guardedServer, *helpers.Client) {
 	srv, err := conformance.Start(conformance.ServerOptions{})
 	if err != nil {
 		log.Fatal(err)
@@ -31,7 +32,7 @@ func exampleServer() (*conformance.Running, *helpers.Client) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return srv, client
+	return guardExample(srv), client
 }
 
 // Upload a file in parallel parts: the md5 is computed on the way, parts are retried, the Upload

@@ -1,9 +1,13 @@
 package helpers_test
 
 import (
+	"fmt"
+	"os"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/openai-uploads/uploads/conformance"
 	"github.com/openai-uploads/uploads/generated"
 )
 
@@ -48,4 +52,41 @@ func uploadWithin(t *testing.T, d time.Duration, op string, f func() (*generated
 		return result{up, err}
 	})
 	return r.up, r.err
+}
+
+// exampleBound bounds an example that starts its server with exampleServer. The examples take
+// under 0.1 s each at idle; go test runs them even after a test failed under -failfast, so an
+// example blocked where no context reaches (an upload engine that a regression left waiting on
+// a channel) would otherwise hold the whole run until go test's -timeout.
+const exampleBound = callBound
+
+// guardedServer is exampleServer's server: closing it (each example defers it) ends the
+// example's guard.
+type guardedServer struct {
+	*conformance.Running
+	guard *time.Timer
+}
+
+func (s guardedServer) Close() error {
+	err := s.Running.Close()
+	s.guard.Stop()
+	return err
+}
+
+// guardExample arms a guard for the example that called exampleServer: if that example has not
+// closed its server within exampleBound, every goroutine's stack is written to stderr and the
+// test binary exits with status 1 (a failure, named), rather than hanging.
+func guardExample(srv *conformance.Running) guardedServer {
+	name := "an example"
+	if pc, _, _, ok := runtime.Caller(2); ok {
+		if f := runtime.FuncForPC(pc); f != nil {
+			name = f.Name()
+		}
+	}
+	return guardedServer{Running: srv, guard: time.AfterFunc(exampleBound, func() {
+		fmt.Fprintf(os.Stderr, "FAIL: %s did not return within %v\n\n", name, exampleBound)
+		buf := make([]byte, 1<<20)
+		_, _ = os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+		os.Exit(1)
+	})}
 }
