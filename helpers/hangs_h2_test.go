@@ -55,10 +55,11 @@ func uploadWithin(t *testing.T, d time.Duration, op string, f func() (*generated
 }
 
 // exampleBound bounds an example that starts its server with exampleServer. The examples take
-// under 0.1 s each at idle; go test runs them even after a test failed under -failfast, so an
-// example blocked where no context reaches (an upload engine that a regression left waiting on
-// a channel) would otherwise hold the whole run until go test's -timeout.
-const exampleBound = callBound
+// under 0.1 s each at idle, 0.31 s at most with -race; go test runs them even after a test
+// failed under -failfast, so an example blocked where no context reaches (an upload engine that
+// a regression left waiting on a channel) would otherwise hold the whole run until go test's
+// -timeout.
+const exampleBound = 30 * time.Second
 
 // guardedServer is exampleServer's server: closing it (each example defers it) ends the
 // example's guard.
