@@ -36,7 +36,12 @@ func TestUploadWithThisMachinesClockAhead(t *testing.T) {
 	srv := skewedServer(t, 2*time.Hour, conformance.ServerOptions{})
 	c := newClient(t, srv.URL)
 	data := pattern(3*testPartSize + 5)
-	up, err := c.UploadFile(hangGuard(t), writeFile(t, "train.jsonl", data), helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize})
+	path, ctx := writeFile(t, "train.jsonl", data), hangGuard(t)
+	// The first test of the package that sends an upload: bounded, so that a regression that
+	// blocks every upload where no context reaches fails here, named, rather than hanging.
+	up, err := uploadWithin(t, callBound, "UploadFile", func() (*generated.Upload, error) {
+		return c.UploadFile(ctx, path, helpers.UploadOptions{Purpose: "batch", PartSize: testPartSize})
+	})
 	if err != nil {
 		t.Fatalf("with the clock 2 h ahead: %v", err)
 	}

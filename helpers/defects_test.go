@@ -190,9 +190,19 @@ func TestUploadReaderStopsReadingWhenCancelled(t *testing.T) {
 		if _, err := pw.Write([]byte("z")); err != nil {
 			t.Fatal(err)
 		}
-		var one [1]byte
-		if _, err := pr.Read(one[:]); err != nil || one[0] != 'z' {
-			t.Errorf("reading the pipe after the upload: %q %v", one, err)
+		// Bounded: a goroutine of the upload left reading the pipe would take the byte, and
+		// this Read would wait for ever.
+		type read struct {
+			b   byte
+			err error
+		}
+		r := returnsWithin(t, callBound, "a Read of the pipe after the upload", func() read {
+			var one [1]byte
+			_, err := pr.Read(one[:])
+			return read{one[0], err}
+		})
+		if r.err != nil || r.b != 'z' {
+			t.Errorf("reading the pipe after the upload: %q %v", r.b, r.err)
 		}
 	})
 	t.Run("io.Pipe", func(t *testing.T) {

@@ -22,21 +22,28 @@ import (
 
 const testPartSize = 64 << 10
 
-// entryPoints are the three ways in, each uploading data under the given options.
+// entryPoints are the three ways in, each uploading data under the given options. Each call
+// is bounded by uploadBound: a regression that leaves the engine blocked where no context
+// reaches (a channel) fails the test, naming the call, instead of hanging the package.
 var entryPoints = []struct {
 	name   string
 	upload func(ctx context.Context, t *testing.T, c *helpers.Client, data []byte, opts helpers.UploadOptions) (*generated.Upload, error)
 }{
 	{"UploadFile", func(ctx context.Context, t *testing.T, c *helpers.Client, data []byte, opts helpers.UploadOptions) (*generated.Upload, error) {
-		return c.UploadFile(ctx, writeFile(t, "train.jsonl", data), opts)
+		path := writeFile(t, "train.jsonl", data)
+		return uploadWithin(t, uploadBound, "UploadFile", func() (*generated.Upload, error) { return c.UploadFile(ctx, path, opts) })
 	}},
 	{"UploadReaderAt", func(ctx context.Context, t *testing.T, c *helpers.Client, data []byte, opts helpers.UploadOptions) (*generated.Upload, error) {
 		opts.Filename = "train.jsonl"
-		return c.UploadReaderAt(ctx, bytes.NewReader(data), int64(len(data)), opts)
+		return uploadWithin(t, uploadBound, "UploadReaderAt", func() (*generated.Upload, error) {
+			return c.UploadReaderAt(ctx, bytes.NewReader(data), int64(len(data)), opts)
+		})
 	}},
 	{"UploadReader", func(ctx context.Context, t *testing.T, c *helpers.Client, data []byte, opts helpers.UploadOptions) (*generated.Upload, error) {
 		opts.Filename = "train.jsonl"
-		return c.UploadReader(ctx, io.MultiReader(bytes.NewReader(data)), int64(len(data)), opts)
+		return uploadWithin(t, uploadBound, "UploadReader", func() (*generated.Upload, error) {
+			return c.UploadReader(ctx, io.MultiReader(bytes.NewReader(data)), int64(len(data)), opts)
+		})
 	}},
 }
 

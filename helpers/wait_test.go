@@ -139,7 +139,11 @@ func TestWaitForProcessingTimesOut(t *testing.T) {
 	// status: 20 ms was less than one request takes on a loaded machine (-race, 2 cores), and the
 	// wait then ended with no status. 300 ms leaves room; polls every 50 ms keep it cheap.
 	opts := helpers.WaitOptions{PollInterval: 50 * time.Millisecond, MaxPollInterval: 50 * time.Millisecond, Timeout: 300 * time.Millisecond}
-	_, err := c.WaitForProcessing(context.Background(), id, opts)
+	// The caller's deadline, 100 times the wait's Timeout, only bounds a wait whose Timeout is
+	// not applied: it then fails here (with the context's error) instead of polling for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*opts.Timeout)
+	defer cancel()
+	_, err := c.WaitForProcessing(ctx, id, opts)
 	var te *helpers.WaitTimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("got %v, want a *WaitTimeoutError", err)

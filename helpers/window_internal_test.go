@@ -82,6 +82,11 @@ func (s *linkSim) run(d time.Duration) {
 			}
 		}
 		s.flight = kept
+		if w := s.c.window(); w > s.c.cap {
+			// Filling a window above the cap (it may keep growing) could take the simulation
+			// beyond any time or memory: fail at once.
+			s.t.Fatalf("the window reached %d, above the cap %d; changes %v", w, s.c.cap, s.windows)
+		}
 		for len(s.flight) < s.c.window() && (s.demand == 0 || len(s.flight) < s.demand) {
 			gen := s.c.started(s.now)
 			s.requests++
