@@ -289,7 +289,8 @@ func TestFaultStall(t *testing.T) {
 	})
 	t.Run("StallFor closes the connection", func(t *testing.T) {
 		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, StallFor: 50 * time.Millisecond, Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"listFiles"}}})
-		a := newRaw(t, srv.URL, 0) // no client timeout: only StallFor ends it
+		// StallFor (50 ms) must end it; the client's 20 s timeout only bounds a failing test.
+		a := newRaw(t, srv.URL, failBound)
 		if _, _, err := a.send("GET", "/files", "", nil); err == nil || isTimeout(err) {
 			t.Fatalf("err = %v, want the connection closed", err)
 		}
@@ -299,20 +300,18 @@ func TestFaultStall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := newRaw(t, srv.URL, 0)
+		a := newRaw(t, srv.URL, failBound) // Close must end it; the timeout bounds a failing test
 		done := make(chan error, 1)
 		go func() {
 			_, _, err := a.send("GET", "/files", "", nil)
 			done <- err
 		}()
-		for srv.Stats().Faults[conformance.FaultStall] == 0 {
-			time.Sleep(time.Millisecond) // polling for the request to arrive; not an assertion
-		}
+		eventually(t, "the request arrives and is stalled", func() bool { return srv.Stats().Faults[conformance.FaultStall] > 0 })
 		if err := srv.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-done; err == nil {
-			t.Error("the stalled request was answered")
+		if err := <-done; err == nil || isTimeout(err) {
+			t.Errorf("err = %v; want the connection closed by Close (not an answer, nor the client's timeout)", err)
 		}
 	})
 }
@@ -375,9 +374,16 @@ func TestFaultsDefaultKinds(t *testing.T) {
 	srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Seed: 5}})
 	c := validatingClient(t, srv.URL)
 	up := createUpload(t, c, 1)
+	// Every fault answers or breaks the connection at once: the 60 parts take milliseconds, and
+	// the bound fails a fault that leaves its request hanging (each would wait out failBound).
+	ctx, cancel := context.WithTimeout(t.Context(), failBound)
+	defer cancel()
 	for range 60 {
 		ct, body := partBody([]byte("x"))
-		_, _ = c.AddUploadPartWithBodyWithResponse(t.Context(), up.ID, ct, body)
+		_, _ = c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the 60 parts did not all end within %v: a fault left its request hanging", failBound)
 	}
 	got := srv.InjectedFaults()
 	if len(got) != 1 || len(got["addUploadPart"]) != len(conformance.DefaultFaultKinds) {
