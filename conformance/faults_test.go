@@ -146,15 +146,16 @@ func TestFaultsReachEveryOperation(t *testing.T) {
 }
 
 // TestFaultLostResponseDoesTheWork: the operation is carried out and its answer never arrives,
-// for create and complete as for parts.
+// for create and complete as for parts: the connection is closed without one (the client does
+// not have to wait out its own timeout, which only bounds a failing test).
 func TestFaultLostResponseDoesTheWork(t *testing.T) {
 	srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{
 		Rate: 1, Kinds: []conformance.FaultKind{conformance.FaultLostResponse}, Operations: []string{"createUpload", "completeUpload"},
 	}})
 	a := newRaw(t, srv.URL, 10*time.Second)
 	status, _, err := a.send("POST", "/uploads", "application/json", []byte(`{"bytes":3,"filename":"a.jsonl","mime_type":"application/jsonl","purpose":"batch"}`))
-	if err == nil {
-		t.Fatalf("createUpload answered %d; want no answer", status)
+	if err == nil || isTimeout(err) {
+		t.Fatalf("createUpload answered %d, or the client timed out (%v); want the connection closed without an answer", status, err)
 	}
 	ids := srv.Uploads()
 	if len(ids) != 1 {
@@ -165,8 +166,8 @@ func TestFaultLostResponseDoesTheWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.send("POST", "/uploads/"+ids[0]+"/complete", "application/json", []byte(`{"part_ids":["`+idOf(t, data)+`"]}`)); err == nil {
-		t.Fatal("completeUpload answered; want no answer")
+	if _, _, err := a.send("POST", "/uploads/"+ids[0]+"/complete", "application/json", []byte(`{"part_ids":["`+idOf(t, data)+`"]}`)); err == nil || isTimeout(err) {
+		t.Fatalf("completeUpload answered, or the client timed out (%v); want the connection closed without an answer", err)
 	}
 	if u, _ := srv.Upload(ids[0]); u.Status != generated.UploadStatusCompleted || u.File == nil {
 		t.Errorf("the Upload is %q with File %v, want completed with its File", u.Status, u.File)
@@ -289,7 +290,8 @@ func TestFaultStall(t *testing.T) {
 	})
 	t.Run("StallFor closes the connection", func(t *testing.T) {
 		srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, StallFor: 50 * time.Millisecond, Kinds: []conformance.FaultKind{conformance.FaultStall}, Operations: []string{"listFiles"}}})
-		a := newRaw(t, srv.URL, 0) // no client timeout: only StallFor ends it
+		// StallFor (50 ms) must end it; the client's 20 s timeout only bounds a failing test.
+		a := newRaw(t, srv.URL, failBound)
 		if _, _, err := a.send("GET", "/files", "", nil); err == nil || isTimeout(err) {
 			t.Fatalf("err = %v, want the connection closed", err)
 		}
@@ -299,20 +301,18 @@ func TestFaultStall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := newRaw(t, srv.URL, 0)
+		a := newRaw(t, srv.URL, failBound) // Close must end it; the timeout bounds a failing test
 		done := make(chan error, 1)
 		go func() {
 			_, _, err := a.send("GET", "/files", "", nil)
 			done <- err
 		}()
-		for srv.Stats().Faults[conformance.FaultStall] == 0 {
-			time.Sleep(time.Millisecond) // polling for the request to arrive; not an assertion
-		}
+		eventually(t, "the request arrives and is stalled", func() bool { return srv.Stats().Faults[conformance.FaultStall] > 0 })
 		if err := srv.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-done; err == nil {
-			t.Error("the stalled request was answered")
+		if err := <-done; err == nil || isTimeout(err) {
+			t.Errorf("err = %v; want the connection closed by Close (not an answer, nor the client's timeout)", err)
 		}
 	})
 }
@@ -375,9 +375,16 @@ func TestFaultsDefaultKinds(t *testing.T) {
 	srv := start(t, conformance.ServerOptions{Faults: conformance.Faults{Rate: 1, Seed: 5}})
 	c := validatingClient(t, srv.URL)
 	up := createUpload(t, c, 1)
+	// Every fault answers or breaks the connection at once: the 60 parts take milliseconds, and
+	// the bound fails a fault that leaves its request hanging (each would wait out failBound).
+	ctx, cancel := context.WithTimeout(t.Context(), failBound)
+	defer cancel()
 	for range 60 {
 		ct, body := partBody([]byte("x"))
-		_, _ = c.AddUploadPartWithBodyWithResponse(t.Context(), up.ID, ct, body)
+		_, _ = c.AddUploadPartWithBodyWithResponse(ctx, up.ID, ct, body)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the 60 parts did not all end within %v: a fault left its request hanging", failBound)
 	}
 	got := srv.InjectedFaults()
 	if len(got) != 1 || len(got["addUploadPart"]) != len(conformance.DefaultFaultKinds) {

@@ -53,7 +53,10 @@ func TestFormCheckerWithholdsTheEndBeforeAFullEpilogue(t *testing.T) {
 	if err := v.ValidateRequest(req); err != nil {
 		t.Fatalf("headers and route are fine, yet: %v", err)
 	}
-	sent, err := io.ReadAll(req.Body)
+	var sent []byte
+	if !Within(t, "reading the checked form", func() { sent, err = io.ReadAll(req.Body) }) {
+		t.FailNow()
+	}
 	_ = req.Body.Close()
 	var viol *Violation
 	if !errors.As(err, &viol) {

@@ -6,11 +6,13 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -18,13 +20,56 @@ import (
 	"github.com/openai-uploads/uploads/generated"
 )
 
+// TestMain checks that no test leaves a goroutine behind. Under -failfast it runs the examples
+// only once every test has passed (see examplesAfterTests).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(examplesAfterTests{m})
+}
+
+// examplesAfterTests runs the tests (and fuzz seeds), then the examples only if they all passed,
+// when go test is run with -failfast and no -run, -skip or -list. go test -failfast starts no
+// test after the first failure, but it still runs every example; a server left hung by the
+// failure (a lock held after a panic in a handler, a fault that never lets go) then hangs the
+// examples until go test's own timeout, and the named failure is lost in a timeout panic.
+// The examples' run gets what is left of -timeout. Without -failfast, m.Run runs as usual.
+type examplesAfterTests struct{ m *testing.M }
+
+func (e examplesAfterTests) Run() int {
+	flag.Parse()
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	if value("test.failfast") != "true" || value("test.run") != "" || value("test.skip") != "" || value("test.list") != "" {
+		return e.m.Run()
+	}
+	began := time.Now()
+	if err := flag.Set("test.run", "^(Test|Fuzz)"); err != nil {
+		panic(err)
+	}
+	if code := e.m.Run(); code != 0 {
+		return code
+	}
+	if timeout, err := time.ParseDuration(value("test.timeout")); err == nil && timeout > 0 {
+		if err := flag.Set("test.timeout", max(timeout-time.Since(began), time.Millisecond).String()); err != nil {
+			panic(err)
+		}
+	}
+	if err := flag.Set("test.run", "^Example"); err != nil {
+		panic(err)
+	}
+	return e.m.Run()
 }
 
 const testKey = "sk-conformance-test-key"
 
-// start runs a reference server for one test.
+// failBound bounds a wait that only a failing test reaches (see conformance.FailBound).
+const failBound = conformance.FailBound
+
+// start runs a reference server for one test. Its cleanup closes it, failing the test if Close
+// does not return within failBound (a handler that never returns keeps Close waiting).
 func start(t testing.TB, opts conformance.ServerOptions) *conformance.Running {
 	t.Helper()
 	srv, err := conformance.Start(opts)
@@ -32,11 +77,18 @@ func start(t testing.TB, opts conformance.ServerOptions) *conformance.Running {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
+		var err error
+		if within(t, "the server's Close", func() { err = srv.Close() }) && err != nil {
 			t.Errorf("close server: %v", err)
 		}
 	})
 	return srv
+}
+
+// within fails the test if f does not return within failBound (see conformance.Within).
+func within(t testing.TB, what string, f func()) bool {
+	t.Helper()
+	return conformance.Within(t, what, f)
 }
 
 // validatingClient is the generated client with the key, over a validating transport that fails
@@ -46,9 +98,12 @@ func validatingClient(t testing.TB, baseURL string) *generated.ClientWithRespons
 	return clientWith(t, baseURL, &conformance.Transport{Base: newBase(t)})
 }
 
-// newBase is a transport whose idle connections are closed when the test ends.
+// newBase is a transport whose idle connections are closed when the test ends. It waits at most
+// failBound for an answer's headers once the request is sent (not counting the time to send
+// a body, nor to read the answer's), so a server that never answers fails the test.
 func newBase(t testing.TB) *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = failBound
 	t.Cleanup(tr.CloseIdleConnections)
 	return tr
 }

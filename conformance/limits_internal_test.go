@@ -129,7 +129,11 @@ func TestMemStorageFillsToItsLimitAndFreesOnRemove(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 4 { // in half chunks: each chunk is filled before the next is taken
-			if _, err := w.Write(bytes.Repeat([]byte("x"), memChunk/2)); err != nil {
+			var err error
+			if !Within(t, "a write to memory storage", func() { _, err = w.Write(bytes.Repeat([]byte("x"), memChunk/2)) }) {
+				t.FailNow()
+			}
+			if err != nil {
 				w.abort()
 				return blob{}, err
 			}
