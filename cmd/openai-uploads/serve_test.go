@@ -366,6 +366,7 @@ func TestServeRejectsBadFlags(t *testing.T) {
 		{"serve", "--upload-ttl", "500ms"},
 		{"serve", "--retention", "0s"},
 		{"serve", "--sweep-interval", "-1s"},
+		{"serve", "--sweep-interval", "0s"}, // exactly not positive (0 is ServerOptions' "the default")
 		{"serve", "--storage-dir", "/tmp/x", "--storage", "memory"},
 	} {
 		r := runCLIContext(t, canceled(), "", args...)
