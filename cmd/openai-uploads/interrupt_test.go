@@ -86,7 +86,7 @@ func TestInterruptedUploadSaysWhatBecameOfIt(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
-			code := a.run(ctx, append([]string{"openai-uploads"}, args...))
+			code := runWatched(t, ctx, a, append([]string{"openai-uploads"}, args...))
 			if code != 130 {
 				t.Fatalf("exit %d, want 130:\n%s", code, stderr.String())
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,33 @@ func runApp(t *testing.T, ctx context.Context, a *app, args ...string) result {
 	if a.stdin == nil {
 		a.stdin = strings.NewReader("")
 	}
-	code := a.run(ctx, append([]string{"openai-uploads"}, args...))
+	code := runWatched(t, ctx, a, append([]string{"openai-uploads"}, args...))
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// runWatched runs a with argv (argv[0] is the program's name) under a watchdog: if the run has
+// not returned within runBound, the test binary ends with a failure naming the test and the
+// command (giveUp).
+func runWatched(t *testing.T, ctx context.Context, a *app, argv []string) int {
+	t.Helper()
+	watchdog := time.AfterFunc(runBound, func() { giveUp(t, argv[1:]) })
+	defer watchdog.Stop()
+	return a.run(ctx, argv)
+}
+
+// runBound is how long one run of the CLI in a test may take before its watchdog ends the test
+// binary. The slowest test of the package takes under 6 s, each run far less; a run that does
+// not return (a loop that never ends, a wait for something that never comes) would otherwise hold
+// the whole suite until go test's -timeout, and a loop that ignores contexts cannot be cancelled.
+const runBound = 60 * time.Second
+
+// giveUp names the test and the command that did not return, prints every goroutine's stack and
+// ends the test binary with status 1 (a failure).
+func giveUp(t *testing.T, args []string) {
+	fmt.Fprintf(os.Stderr, "--- FAIL: %s: openai-uploads %s did not return within %v; goroutines:\n",
+		t.Name(), strings.Join(args, " "), runBound)
+	_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+	os.Exit(1)
 }
 
 // sleepBriefly yields while a test polls for a condition (not a timing assertion).

@@ -184,7 +184,7 @@ func TestProgressOnATerminal(t *testing.T) {
 			screen := &screenWriter{t: t, vt: newVT(width), label: "train.jsonl"}
 			var stdout bytes.Buffer
 			a.stdout, a.stderr = &stdout, screen
-			code := a.run(context.Background(), []string{"openai-uploads", "upload", path, "--purpose", "batch",
+			code := runWatched(t, context.Background(), a, []string{"openai-uploads", "upload", path, "--purpose", "batch",
 				"--part-size", "256KiB", "--concurrency", "2", "--api-key", cliKey, "--base-url", srv.URL})
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, screen.raw.String())
@@ -229,7 +229,7 @@ func TestProgressFinalLineOnFailure(t *testing.T) {
 			}
 			var stdout bytes.Buffer
 			a.stdout, a.stderr = &stdout, screen
-			code := a.run(ctx, []string{"openai-uploads", "upload", path, "--purpose", "batch", "--part-size", "256KiB",
+			code := runWatched(t, ctx, a, []string{"openai-uploads", "upload", path, "--purpose", "batch", "--part-size", "256KiB",
 				"--concurrency", "1", "--api-key", cliKey, "--base-url", srv.URL})
 			if code != 130 {
 				t.Fatalf("exit %d, want 130: %s", code, screen.raw.String())

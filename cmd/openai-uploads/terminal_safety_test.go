@@ -51,7 +51,7 @@ func TestFileNameControlsNeverReachTheTerminal(t *testing.T) {
 			screen := &screenWriter{t: t, vt: newVT(80), label: "evil"}
 			var stdout bytes.Buffer
 			a.stdout, a.stderr = &stdout, screen
-			code := a.run(context.Background(), []string{"openai-uploads", "upload", path, "--purpose", "batch",
+			code := runWatched(t, context.Background(), a, []string{"openai-uploads", "upload", path, "--purpose", "batch",
 				"--mime-type", "application/jsonl", "--part-size", "128KiB", "--concurrency", "1", "--api-key", cliKey, "--base-url", srv.URL})
 			if code != exitOK {
 				t.Fatalf("exit %d: %q", code, screen.raw.String())
