@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,11 @@ func TestWrapWords(t *testing.T) {
 	}
 	if got := wrapWords("two  spaces, 20 wide", 20); len(got) != 1 || got[0] != "two  spaces, 20 wide" {
 		t.Errorf("a line exactly as wide is not left as it is: %q", got)
+	}
+	// a word exactly as wide as the line is not cut: the next line is indented by two spaces,
+	// not three after an empty cut
+	if got := wrapWords("abcdefghij klm", 10); !slices.Equal(got, []string{"abcdefghij", "  klm"}) {
+		t.Errorf("a word exactly as wide as the line: %q", got)
 	}
 	if got := wrapWords(s, -1); len(got) != 1 || got[0] != s {
 		t.Errorf("no terminal: %q", got)
