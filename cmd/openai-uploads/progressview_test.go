@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,18 +21,21 @@ func (c *console) shown() []string {
 // laid out wider and then cut), and so is the final line.
 func TestLiveViewDrawsAPhaseChangeAtOnce(t *testing.T) {
 	var buf bytes.Buffer
-	now := time.Unix(1_700_000_000, 0)
+	// the view's clock, read by its redraw goroutine too
+	var clock atomic.Int64
+	clock.Store(time.Unix(1_700_000_000, 0).UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	con := newConsole(&buf, func() int { return 40 })
-	v := &liveView{con: con, t: transfer{label: "train.jsonl"}, now: func() time.Time { return now }}
+	v := &liveView{con: con, t: transfer{label: "train.jsonl"}, now: now}
 	v.update(helpers.Progress{Phase: helpers.PhaseCreating, TotalBytes: 3 << 20, TotalParts: 3, Streams: 2, Retries: 2})
 	for len(con.shown()) == 0 { // the redraw loop's first draw
 		sleepBriefly()
 	}
 	v.update(helpers.Progress{Phase: helpers.PhaseSending, BytesSent: 1 << 20, TotalBytes: 3 << 20, PartsDone: 1, TotalParts: 3, Streams: 2, Retries: 2})
-	if got, want := con.shown(), v.t.line(39, now); len(got) != 1 || got[0] != want {
+	if got, want := con.shown(), v.t.line(39, now()); len(got) != 1 || got[0] != want {
 		t.Errorf("shown %q right after the phase changed, want %q", got, want)
 	}
-	now = now.Add(2 * time.Second)
+	clock.Add(int64(2 * time.Second))
 	v.update(helpers.Progress{Phase: helpers.PhaseDone, BytesSent: 3 << 20, TotalBytes: 3 << 20, PartsDone: 3, TotalParts: 3, Streams: 2, Retries: 2})
 	v.finish(nil)
 	if want := "train.jsonl done 3.00 MiB 2 retries\n"; !bytes.HasSuffix(buf.Bytes(), []byte("\x1b[J"+want)) {
