@@ -129,21 +129,26 @@ func (s *Server) Sweep() (SweepResult, error) {
 // give their buckets back, so without this a server that saw 50,000 Uploads would keep their
 // map's memory after forgetting them. Callers hold s.mu.
 func (s *Server) compact() {
-	const minPeak = 1024
-	if s.uploadsPeak >= minPeak && len(s.uploads)*4 <= s.uploadsPeak {
-		m := make(map[string]*upload, len(s.uploads))
-		for k, v := range s.uploads {
-			m[k] = v
-		}
-		s.uploads, s.uploadsPeak = m, len(m)
+	s.uploads, s.uploadsPeak = shrunk(s.uploads, s.uploadsPeak)
+	s.files, s.filesPeak = shrunk(s.files, s.filesPeak)
+}
+
+// minShrinkPeak is the size a map must have reached before shrunk rebuilds it.
+const minShrinkPeak = 1024
+
+// shrunk returns m and its peak (its largest size since it was made), or, when m grew to at least
+// minShrinkPeak entries and has since lost three quarters or more of them, a new map with the
+// same entries and its size as the new peak. Go maps never give their buckets back; a copy made
+// with make and a loop is sized to its entries (maps.Clone may keep the old size).
+func shrunk[K comparable, V any](m map[K]V, peak int) (map[K]V, int) {
+	if peak < minShrinkPeak || len(m)*4 > peak {
+		return m, peak
 	}
-	if s.filesPeak >= minPeak && len(s.files)*4 <= s.filesPeak {
-		m := make(map[string]*file, len(s.files))
-		for k, v := range s.files {
-			m[k] = v
-		}
-		s.files, s.filesPeak = m, len(m)
+	n := make(map[K]V, len(m))
+	for k, v := range m {
+		n[k] = v
 	}
+	return n, len(n)
 }
 
 // expiredAt says whether a pending Upload has passed its expires_at (an Upload being completed

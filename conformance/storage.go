@@ -272,13 +272,7 @@ func (m *memStorage) remove(b blob) {
 	}
 	delete(m.blobs, b.key)
 	m.used -= int64(len(chunks)) * memChunk
-	if m.peak >= 1024 && len(m.blobs)*4 <= m.peak { // Go maps never shrink
-		blobs := make(map[string][][]byte, len(m.blobs))
-		for k, v := range m.blobs {
-			blobs[k] = v
-		}
-		m.blobs, m.peak = blobs, len(blobs)
-	}
+	m.blobs, m.peak = shrunk(m.blobs, m.peak) // Go maps never shrink
 }
 
 func (m *memStorage) close() error {
